@@ -1,0 +1,160 @@
+"""`ftap`: the command line of the FTAP pipeline (messages in French).
+
+`ftap check` must answer in under a second on a porteur's desk: nothing on its path imports Prefect,
+and heavy modules are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _period(text: str) -> str:
+    from ftap_pipeline.core.period import Period
+
+    try:
+        return str(Period.parse(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas une date au format AAAA-MM-JJ.") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftap",
+        description="Suivi trimestriel des projets accompagnés par la DITP et financés par le FTAP (programme 349).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", required=True)
+
+    run = sub.add_parser("run", help="produire le rapport trimestriel (ingestion, contrôle, rapprochement, rapport)",
+                         description="Produit le rapport trimestriel à partir des remontées, du référentiel et des "
+                                     "restitutions Chorus. Sort avec le code 0 dès que le rapport est produit, même si "
+                                     "des remontées sont rejetées.")
+    run.add_argument("--inputs", type=Path, default=Path("inputs"), metavar="DOSSIER",
+                     help="dossier des entrées (défaut : inputs/)")
+    run.add_argument("--outputs", type=Path, default=Path("outputs"), metavar="DOSSIER",
+                     help="dossier des sorties (défaut : outputs/)")
+    run.add_argument("--period", type=_period, default=None, metavar="AAAA-Tn",
+                     help="trimestre à traiter (défaut : le dernier trimestre achevé)")
+
+    comite = sub.add_parser("comite", help="produire le rapport arrêté à la date d'un comité de pilotage",
+                            description="Mêmes données que le rapport trimestriel, arrêtées à la date du comité ; "
+                                        "écrit dans outputs/comite-AAAA-MM-JJ/.")
+    comite.add_argument("--date", type=_date, required=True, metavar="AAAA-MM-JJ", help="date du comité")
+    comite.add_argument("--inputs", type=Path, default=Path("inputs"), metavar="DOSSIER",
+                        help="dossier des entrées (défaut : inputs/)")
+    comite.add_argument("--outputs", type=Path, default=Path("outputs"), metavar="DOSSIER",
+                        help="dossier des sorties (défaut : outputs/)")
+
+    check = sub.add_parser("check", help="vérifier une remontée avant de l'envoyer",
+                           description="Contrôle des remontées avec les mêmes règles et les mêmes messages que le "
+                                       "traitement central. Code de sortie 1 si un fichier serait rejeté ou si des "
+                                       "lignes seraient écartées.")
+    check.add_argument("files", nargs="+", type=Path, metavar="FICHIER", help="classeur(s) de remontée à vérifier")
+    check.add_argument("--referentiel", type=Path, default=None, metavar="FICHIER",
+                       help="référentiel de la DITP (facultatif : sans lui, les contrôles qui en dépendent le signalent)")
+    check.add_argument("--format", choices=("table", "json"), default="table",
+                       help="présentation du résultat : tableau lisible (défaut) ou JSON")
+
+    template = sub.add_parser("template", help="écrire le modèle vierge de remontée",
+                              description="Écrit le classeur de remontée vierge (format v1) avec ses listes "
+                                          "déroulantes et sa feuille d'instructions.")
+    template.add_argument("out", nargs="?", type=Path, default=Path("modele_remontee_v1.xlsx"), metavar="FICHIER",
+                          help="fichier à écrire (défaut : modele_remontee_v1.xlsx)")
+
+    demo = sub.add_parser("demo", help="écrire un jeu d'entrées de démonstration",
+                          description="Écrit un jeu d'entrées réaliste : référentiel, remontées de plusieurs "
+                                      "trimestres (dont quelques fichiers fautifs) et restitutions Chorus.")
+    demo.add_argument("dest", nargs="?", type=Path, default=Path("inputs"), metavar="DOSSIER",
+                      help="dossier à remplir (défaut : inputs/)")
+    return parser
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prefect_environment(root: Path) -> None:
+    """Run Prefect locally with no server to set up: ephemeral mode, state kept in `.state/`, no analytics."""
+    os.environ.setdefault("PREFECT_HOME", str((root / ".state" / "prefect").resolve()))
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def cmd_run(inputs: Path, outputs: Path, period: str | None, committee_date: str | None) -> int:
+    from ftap_pipeline.io.referentiel_reader import ReferentielError
+
+    prefect_environment(Path.cwd())
+    _say("Démarrage du traitement (orchestrateur Prefect local)…")
+    from flows.rapport_trimestriel import rapport_trimestriel
+
+    try:
+        path = rapport_trimestriel(inputs=str(inputs), outputs=str(outputs), period=period,
+                                   committee_date=committee_date)
+    except ReferentielError as exc:
+        _say(f"Rapport non produit : {exc}")
+        return EXIT_ERROR
+    except OSError as exc:
+        _say(f"Rapport non produit : {exc.strerror or exc} ({exc.filename or ''})")
+        return EXIT_ERROR
+    _say(f"Rapport écrit : {path}")
+    return EXIT_OK
+
+
+def cmd_check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
+    from ftap_pipeline.check import check_files, render_json, render_table
+    from ftap_pipeline.io.referentiel_reader import ReferentielError
+
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        _say("Fichier introuvable : " + ", ".join(str(f) for f in missing))
+        return EXIT_ERROR
+    try:
+        result = check_files(files, referentiel)
+    except ReferentielError as exc:
+        _say(str(exc))
+        return EXIT_ERROR
+    print(render_json(result) if fmt == "json" else render_table(result))
+    return EXIT_FINDINGS if result.would_lose_lines else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args.inputs, args.outputs, args.period, None)
+    if args.command == "comite":
+        return cmd_run(args.inputs, args.outputs, None, args.date)
+    if args.command == "check":
+        return cmd_check(args.files, args.referentiel, args.format)
+    if args.command == "template":
+        from ftap_pipeline.io.return_writer import write_template
+
+        write_template(args.out)
+        _say(f"Modèle de remontée écrit : {args.out}")
+        return EXIT_OK
+    if args.command == "demo":
+        from ftap_pipeline.demo import write_demo
+
+        summary = write_demo(args.dest)
+        _say(f"Jeu de démonstration écrit dans {args.dest} ({summary.returns} remontées).")
+        return EXIT_OK
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

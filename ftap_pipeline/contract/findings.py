@@ -1,0 +1,194 @@
+"""The finding taxonomy: a stable slug per rule, its severity, and what a person should do about it.
+
+Slugs are part of the contract with porteurs: they appear in feedback workbooks and in `ftap check`,
+and are documented in `docs/anomalies.md`. Never rename one; add a new slug instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+class Severity(StrEnum):
+    BLOQUANT = "Bloquant"
+    AVERTISSEMENT = "Avertissement"
+    INFORMATION = "Information"
+
+
+class Scope(StrEnum):
+    """What a blocking finding leaves out."""
+
+    RETURN = "return"  # the whole return is rejected
+    LINE = "line"  # the line (or lines sharing a key) is left out
+    NONE = "none"  # nothing is left out
+
+
+@dataclass(frozen=True)
+class Rule:
+    slug: str
+    severity: Severity
+    scope: Scope
+    title: str
+    action: str
+
+
+def _r(slug: str, severity: Severity, scope: Scope, title: str, action: str) -> Rule:
+    return Rule(slug, severity, scope, title, action)
+
+
+B, A, I = Severity.BLOQUANT, Severity.AVERTISSEMENT, Severity.INFORMATION
+RET, LINE, NONE = Scope.RETURN, Scope.LINE, Scope.NONE
+
+RULES: Final[dict[str, Rule]] = {
+    r.slug: r
+    for r in (
+        # --- the file itself
+        _r("file-unreadable", B, RET, "Fichier illisible ou endommagé",
+           "Rouvrez le fichier dans Excel ou LibreOffice, enregistrez-le au format .xlsx et renvoyez-le."),
+        _r("file-encrypted", B, RET, "Fichier protégé par un mot de passe",
+           "Retirez le mot de passe d'ouverture (Fichier > Informations > Protéger le classeur) et renvoyez le fichier."),
+        _r("file-unsupported", B, RET, "Type de fichier non accepté",
+           "Utilisez le modèle de remontée et enregistrez-le au format .xlsx, .xlsm, .ods ou .xls."),
+        _r("file-too-large", B, RET, "Fichier trop volumineux",
+           "Vérifiez que le fichier ne contient que la remontée (pas d'images ni de données annexes) et renvoyez-le."),
+        # --- structure
+        _r("missing-sheet", B, RET, "Feuille obligatoire absente",
+           "Repartez du modèle de remontée (commande « ftap template ») : il contient toutes les feuilles attendues."),
+        _r("missing-optional-sheet", A, NONE, "Feuille absente",
+           "Ajoutez la feuille à partir du modèle de remontée ; sans elle, certains critères ne peuvent être évalués."),
+        _r("missing-column", B, LINE, "Colonne obligatoire absente",
+           "Rétablissez l'en-tête de colonne exactement comme dans le modèle de remontée."),
+        _r("extra-sheet", I, NONE, "Feuille non prévue, ignorée",
+           "Aucune action nécessaire : la feuille n'est pas lue."),
+        _r("extra-column", I, NONE, "Colonne non prévue, ignorée",
+           "Aucune action nécessaire : la colonne n'est pas lue."),
+        _r("total-row", I, NONE, "Ligne de total reconnue, ignorée",
+           "Aucune action nécessaire : les totaux sont recalculés par la DITP."),
+        # --- the Projet form
+        _r("invalid-project-id", B, RET, "Identifiant du projet absent ou mal formé",
+           "Indiquez l'identifiant attribué par le comité de pilotage, au format AP-AAAA-NN (ex. AP-2024-07)."),
+        _r("unknown-project", B, RET, "Projet inconnu du référentiel",
+           "Vérifiez l'identifiant du projet auprès de la DITP : il doit figurer dans la liste des projets sélectionnés."),
+        _r("invalid-period", B, RET, "Période de remontée absente ou mal formée",
+           "Indiquez le trimestre au format AAAA-Tn (ex. 2025-T2)."),
+        _r("invalid-situation-date", B, RET, "Date de situation absente ou illisible",
+           "Indiquez la date de situation au format jj/mm/aaaa, normalement le dernier jour du trimestre."),
+        _r("situation-outside-period", B, RET, "Date de situation hors de la période",
+           "La date de situation doit tomber dans le trimestre déclaré : corrigez l'une ou l'autre."),
+        _r("situation-after-cutoff", B, RET, "Date de situation postérieure à la date d'arrêté",
+           "Cette remontée concerne une période postérieure à celle traitée ; elle sera prise en compte le moment venu."),
+        _r("ambiguous-version", B, RET, "Deux remontées de même version et de contenu différent",
+           "Indiquez laquelle fait foi en renvoyant la bonne avec un numéro de version supérieur."),
+        _r("superseded-return", I, NONE, "Remontée remplacée",
+           "Aucune action nécessaire : une version plus récente de la remontée fait foi."),
+        _r("invalid-project-field", A, NONE, "Champ de la fiche projet absent ou invalide",
+           "Complétez ou corrigez le champ dans la feuille Projet."),
+        _r("missing-return", A, NONE, "Remontée manquante",
+           "Envoyez la remontée du trimestre ; à défaut, la dernière remontée retenue est utilisée."),
+        # --- cell values (the line is left out)
+        _r("missing-value", B, LINE, "Valeur obligatoire absente", "Renseignez la cellule."),
+        _r("type-error", B, LINE, "Valeur illisible",
+           "Saisissez un nombre (ex. 1 200 000,50) ou une date (ex. 31/03/2025) selon la colonne."),
+        _r("ambiguous-number", B, LINE, "Nombre ambigu",
+           "La virgule est le séparateur décimal : écrivez 1200 ou 1,2 plutôt que 1.200."),
+        _r("ambiguous-date", B, LINE, "Date ambiguë",
+           "Écrivez la date avec l'année sur quatre chiffres, au format jj/mm/aaaa."),
+        _r("formula-without-value", B, LINE, "Formule sans valeur calculée",
+           "Ouvrez le fichier dans Excel ou LibreOffice, laissez le calcul se faire, enregistrez puis renvoyez-le ; "
+           "ou remplacez la formule par sa valeur."),
+        _r("error-cell", B, LINE, "Cellule en erreur",
+           "Corrigez la formule de la cellule (#REF!, #DIV/0!…) ou saisissez la valeur."),
+        _r("not-in-list", B, LINE, "Valeur hors de la liste autorisée",
+           "Choisissez une valeur de la liste déroulante du modèle."),
+        _r("out-of-range", B, LINE, "Valeur hors des bornes autorisées", "Corrigez la valeur selon la règle rappelée."),
+        _r("invalid-format", B, LINE, "Valeur mal formée", "Corrigez la valeur selon le format rappelé."),
+        _r("too-many-decimals", B, LINE, "Montant à plus de deux décimales", "Arrondissez le montant au centime."),
+        _r("duplicate-key", B, LINE, "Doublon (N° EJ, Exercice)",
+           "Regroupez sur une seule ligne les montants d'un même EJ pour un même exercice."),
+        _r("ej-cp-exceeds-ae", B, LINE, "CP cumulés supérieurs aux AE cumulées sur l'EJ",
+           "Vérifiez les montants de l'EJ : les CP payés ne peuvent dépasser les AE engagées, exercice après exercice."),
+        _r("ej-negative-ae", B, LINE, "AE cumulées négatives sur l'EJ",
+           "Un retrait ne peut dépasser ce qui a été engagé : vérifiez les montants de l'EJ."),
+        _r("ej-date-after-situation", B, LINE, "Date de l'EJ postérieure à la date de situation",
+           "Vérifiez la date de l'EJ ou la date de situation de la remontée."),
+        # --- warnings kept in the totals
+        _r("imputation-mismatch", A, NONE, "Imputation budgétaire différente de celle du référentiel",
+           "Vérifiez dans Chorus le centre financier, le domaine fonctionnel et l'activité de l'EJ (programme 349)."),
+        _r("criterion-cost-cap", A, NONE, "Coût total du projet au-delà du plafond (§4.3)",
+           "Le coût total (FTAP et cofinancement) doit rester sous le plafond ; justifiez-le auprès de la DITP."),
+        _r("criterion-cofinancing-missing", A, NONE, "Aucun cofinancement du porteur (§4.3)",
+           "Le projet doit être cofinancé par le porteur : complétez la feuille Financement."),
+        _r("criterion-cofinancing-share", A, NONE, "Part de cofinancement inférieure à la part visée (§2)",
+           "Vérifiez la feuille Financement ; justifiez l'écart auprès de la DITP."),
+        _r("criterion-porteur-category", A, NONE, "Catégorie de porteur non éligible en l'état (§4.3)",
+           "Vérifiez la catégorie de porteur et les conditions associées (projet conduit avec l'État, "
+           "financement majoritaire de l'État)."),
+        _r("criterion-duration", A, NONE, "Accompagnement de plus de six mois (§4.1)",
+           "Vérifiez les dates de début et de fin de l'accompagnement."),
+        _r("criterion-cadrage-date", A, NONE, "Document de cadrage postérieur au début du projet (§4.3)",
+           "Vérifiez la date du document de cadrage : il doit précéder le lancement."),
+        _r("criterion-roi", A, NONE, "ROI prévisionnel à 3 ans inférieur au minimum (§3)",
+           "Vérifiez les économies prévisionnelles pérennes et le financement FTAP prévu."),
+        _r("criterion-not-assessable", I, NONE, "Critère non évaluable",
+           "Complétez les données manquantes pour que le critère puisse être évalué."),
+        # --- Chorus restitutions (inputs/chorus/)
+        _r("chorus-unreadable-file", B, RET, "Restitution Chorus illisible",
+           "Téléchargez de nouveau la restitution depuis Chorus (CSV ou XLSX) sans la modifier."),
+        _r("chorus-unknown-layout", B, RET, "Restitution Chorus de format inconnu",
+           "Déposez une restitution INF-BUD-53 (engagements ou paiements) ou un fichier national AIFE, "
+           "avec sa ligne d'en-tête."),
+        _r("chorus-unreadable-line", B, LINE, "Ligne de restitution Chorus illisible",
+           "Vérifiez la ligne dans la restitution ; elle n'est pas prise en compte dans le rapprochement."),
+        _r("chorus-cp-exceeds-ae", A, NONE, "Dans Chorus, CP cumulés supérieurs aux AE cumulées de l'EJ",
+           "Signalez l'EJ au service facturier ou au contrôleur budgétaire : Chorus paie plus qu'il n'a engagé."),
+        _r("chorus-no-dates", I, NONE, "Restitution Chorus sans dates",
+           "Aucune action : cette restitution ne donne que des cumuls, sans date d'arrêté ni exercice."),
+        _r("chorus-duplicate-movement", I, NONE, "Mouvement Chorus présent dans plusieurs restitutions",
+           "Aucune action : les restitutions se recouvrent, le mouvement n'est compté qu'une fois."),
+        _r("missing-gap-explanation", A, NONE, "Écart aux économies prévues non expliqué (§7)",
+           "Expliquez dans la colonne « Explication de l'écart » pourquoi le réalisé est inférieur au prévisionnel."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing found in one input: where, what was read, which rule, how serious."""
+
+    slug: str
+    message: str
+    file: str = ""
+    sha256: str = ""
+    sheet: str = ""
+    cell: str = ""
+    field: str = ""
+    value: str = ""
+    #: Excel row of the line it concerns (table sheets), so that the line can be left out.
+    row: int | None = None
+    #: When set, overrides the rule's scope (e.g. a missing column of an optional sheet rejects its lines only).
+    scope: Scope | None = None
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.slug]
+
+    @property
+    def severity(self) -> Severity:
+        return self.rule.severity
+
+    @property
+    def effective_scope(self) -> Scope:
+        return self.scope if self.scope is not None else self.rule.scope
+
+    @property
+    def action(self) -> str:
+        return self.rule.action
+
+
+def finding(slug: str, message: str, **where: object) -> Finding:
+    """Build a finding, refusing unknown slugs at once so a typo cannot slip into a report."""
+    if slug not in RULES:
+        raise KeyError(f"unknown finding slug: {slug}")
+    return Finding(slug=slug, message=message, **where)  # type: ignore[arg-type]

@@ -1,0 +1,122 @@
+"""Pandera contracts of the return's table sheets, on the lines of all returns concatenated.
+
+Columns are the field keys of `layout.py`; descriptions come from there too, so the template, the
+schemas and the documentation say the same thing. Parsing (French numbers, dates) happens before;
+these models check ranges, lists and formats, and each failure is mapped back to its A1 cell.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import DateTime, Series
+
+from ftap_pipeline.contract import enums, layout
+from ftap_pipeline.contract.layout import SheetLayout
+
+EJ_PATTERN = r"^\d{10}$"
+#: Meta column: the `Date de situation` of the line's return (Consommation only).
+SITUATION = "_situation"
+
+
+def _d(sheet: SheetLayout, key: str) -> str:
+    return sheet.field(key).description
+
+
+_F, _C, _E, _I = layout.FINANCEMENT, layout.CONSOMMATION, layout.ECONOMIES, layout.INDICATEURS
+
+
+class _Base(pa.DataFrameModel):
+    class Config:
+        strict = False
+        coerce = False
+
+
+class FinancementSchema(_Base):
+    """Sheet `Financement`: the project's financing plan, one line per year × category × titre × object × financer."""
+
+    annee: Series[pd.Int64Dtype] = pa.Field(in_range={"min_value": enums.ANNEE_MIN, "max_value": enums.ANNEE_MAX},
+                                            description=_d(_F, "annee"))
+    categorie: Series[object] = pa.Field(isin=list(enums.CATEGORIES), description=_d(_F, "categorie"))
+    titre: Series[pd.Int64Dtype] = pa.Field(isin=list(enums.TITRES), description=_d(_F, "titre"))
+    objet: Series[object] = pa.Field(isin=list(enums.OBJETS), description=_d(_F, "objet"))
+    financeur: Series[object] = pa.Field(isin=list(enums.FINANCEURS), description=_d(_F, "financeur"))
+    ae: Series[float] = pa.Field(ge=0, description=_d(_F, "ae"))
+    cp: Series[float] = pa.Field(ge=0, description=_d(_F, "cp"))
+
+
+class ConsommationSchema(_Base):
+    """Sheet `Consommation`: credits consumed, one line per EJ × exercice, cumulative to the situation date."""
+
+    ej: Series[object] = pa.Field(str_matches=EJ_PATTERN, description=_d(_C, "ej"))
+    exercice: Series[pd.Int64Dtype] = pa.Field(in_range={"min_value": enums.ANNEE_MIN, "max_value": enums.ANNEE_MAX},
+                                               description=_d(_C, "exercice"))
+    date_ej: Series[DateTime] = pa.Field(description=_d(_C, "date_ej"))
+    fournisseur: Series[object] = pa.Field(description=_d(_C, "fournisseur"))
+    categorie: Series[object] = pa.Field(isin=list(enums.CATEGORIES), description=_d(_C, "categorie"))
+    titre: Series[pd.Int64Dtype] = pa.Field(isin=list(enums.TITRES), description=_d(_C, "titre"))
+    objet: Series[object] = pa.Field(isin=list(enums.OBJETS), description=_d(_C, "objet"))
+    financeur: Series[object] = pa.Field(isin=list(enums.FINANCEURS), description=_d(_C, "financeur"))
+    centre_financier: Series[object] = pa.Field(description=_d(_C, "centre_financier"))
+    domaine_fonctionnel: Series[object] = pa.Field(description=_d(_C, "domaine_fonctionnel"))
+    activite: Series[object] = pa.Field(description=_d(_C, "activite"))
+    ae: Series[float] = pa.Field(description=_d(_C, "ae"))
+    cp: Series[float] = pa.Field(description=_d(_C, "cp"))
+    commentaire: Series[object] = pa.Field(nullable=True, description=_d(_C, "commentaire"))
+
+    @pa.dataframe_check(name="ej_date_not_after_situation", element_wise=False)
+    @classmethod
+    def ej_date_not_after_situation(cls, df: pd.DataFrame) -> Any:
+        """An EJ cannot be dated after the situation its return describes."""
+        if SITUATION not in df:
+            return pd.Series(True, index=df.index)
+        return ~(df["date_ej"] > df[SITUATION]).fillna(False)
+
+
+class EconomiesSchema(_Base):
+    """Sheet `Économies`: forecast and realised savings."""
+
+    annee: Series[pd.Int64Dtype] = pa.Field(in_range={"min_value": 2000, "max_value": 2100}, description=_d(_E, "annee"))
+    nature: Series[object] = pa.Field(isin=list(enums.NATURES_ECONOMIE), description=_d(_E, "nature"))
+    statut: Series[object] = pa.Field(isin=list(enums.STATUTS_ECONOMIE), description=_d(_E, "statut"))
+    montant: Series[float] = pa.Field(ge=0, description=_d(_E, "montant"))
+    etp: Series[float] = pa.Field(ge=0, nullable=True, description=_d(_E, "etp"))
+    perenne: Series[object] = pa.Field(isin=list(enums.OUI_NON), description=_d(_E, "perenne"))
+    explication: Series[object] = pa.Field(nullable=True, description=_d(_E, "explication"))
+
+
+class IndicateursSchema(_Base):
+    """Sheet `Indicateurs`: service quality and working conditions, reference and measured values."""
+
+    indicateur: Series[object] = pa.Field(description=_d(_I, "indicateur"))
+    axe: Series[object] = pa.Field(isin=list(enums.AXES), description=_d(_I, "axe"))
+    unite: Series[object] = pa.Field(description=_d(_I, "unite"))
+    sens: Series[object] = pa.Field(isin=list(enums.SENS), description=_d(_I, "sens"))
+    valeur_reference: Series[float] = pa.Field(description=_d(_I, "valeur_reference"))
+    date_reference: Series[DateTime] = pa.Field(description=_d(_I, "date_reference"))
+    valeur_mesuree: Series[float] = pa.Field(description=_d(_I, "valeur_mesuree"))
+    date_mesure: Series[DateTime] = pa.Field(description=_d(_I, "date_mesure"))
+    cible: Series[float] = pa.Field(nullable=True, description=_d(_I, "cible"))
+    methode: Series[object] = pa.Field(isin=list(enums.METHODES), description=_d(_I, "methode"))
+
+    @pa.dataframe_check(name="mesure_after_reference", element_wise=False)
+    @classmethod
+    def mesure_after_reference(cls, df: pd.DataFrame) -> Any:
+        """A measure is taken after the reference it is compared with."""
+        return ~(df["date_mesure"] <= df["date_reference"]).fillna(False)
+
+
+SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "financement": FinancementSchema,
+    "consommation": ConsommationSchema,
+    "economies": EconomiesSchema,
+    "indicateurs": IndicateursSchema,
+}
+
+#: Row-wise checks: check name → (finding slug, field key it is reported on).
+ROW_CHECKS: dict[str, tuple[str, str]] = {
+    "ej_date_not_after_situation": ("ej-date-after-situation", "date_ej"),
+    "mesure_after_reference": ("out-of-range", "date_mesure"),
+}

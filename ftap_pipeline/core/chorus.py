@@ -1,0 +1,243 @@
+"""Turn Chorus restitutions, as read, into one frame of programme-0349 movements (chorus.md).
+
+Pure: the reads come in, a validated frame and findings go out. Every line of programme 0349 either
+becomes a movement or is reported; lines of other programmes are simply not ours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import pandas as pd
+
+from ftap_pipeline.contract.chorus_schema import (
+    AIFE_AE,
+    CP,
+    INF_BUD_53_AE,
+    INF_BUD_53_CP,
+    LAYOUT_BY_KEY,
+    MOVEMENT_COLUMNS,
+    ChorusLayout,
+    ChorusMovementsSchema,
+)
+from ftap_pipeline.contract.enums import SANS_EJ
+from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.contract.referentiel import Referentiel, normalise_code
+from ftap_pipeline.core.parsing import CellError, parse_amount, parse_date, parse_ej, parse_int
+
+if TYPE_CHECKING:
+    from ftap_pipeline.io.chorus_reader import ChorusRead
+
+_PREFIX: Final = re.compile(r"^(BG00|PCE)/", re.IGNORECASE)
+_TIME_SUFFIX: Final = re.compile(r"^(\S+)[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+_SERIAL: Final = re.compile(r"^\d{1,6}(?:\.0+)?$")
+#: What makes two movements of overlapping extracts the same movement.
+_IDENTITY: Final = ("kind", "ej", "poste", "dp", "date", "annee", "montant")
+
+T = TypeVar("T")
+
+
+class _LineError(Exception):
+    """A value of a line that cannot be read: which field, and why (French)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One data row of a read, with the `#`-means-empty rule applied."""
+
+    read: ChorusRead
+    values: dict[str, Any]
+
+    @property
+    def number(self) -> int:
+        return int(self.values["_line"])
+
+    def get(self, key: str) -> str:
+        column = self.read.fields.get(key)
+        if column is None:
+            return ""
+        text = str(self.values[column]).strip()
+        return "" if text == "#" else text
+
+
+def normalise_movements(
+    reads: list[ChorusRead], referentiel: Referentiel, cutoff: dt.date
+) -> tuple[pd.DataFrame, list[Finding]]:
+    """One row per programme-0349 movement up to the cut-off, identical movements of overlapping extracts once."""
+    findings: list[Finding] = []
+    records: list[dict[str, Any]] = []
+    first_source: dict[tuple[Any, ...], str] = {}
+    overlaps: Counter[tuple[str, str, str]] = Counter()
+    for read in sorted(reads, key=lambda r: (r.file, r.sha256)):
+        if read.layout is None:
+            continue
+        layout = LAYOUT_BY_KEY[read.layout]
+        if layout.key == AIFE_AE:
+            findings.append(finding(
+                "chorus-no-dates",
+                f"La restitution « {read.file} », {layout.title}, ne porte pas de date : ses AE sont prises en "
+                "cumul, sans année ni filtre à la date d'arrêté.",
+                file=read.file, sha256=read.sha256, sheet=read.sheet,
+            ))
+        seen_here: Counter[tuple[Any, ...]] = Counter()
+        for values in read.data.to_dict("records"):
+            line = _Line(read, {str(k): v for k, v in values.items()})
+            try:
+                record = _movement(line, layout, referentiel)
+            except _LineError as exc:
+                findings.append(_unreadable(line, exc))
+                continue
+            if record is None:
+                continue
+            identity = tuple(record[k] for k in _IDENTITY)
+            key = (identity, seen_here[identity])
+            seen_here[identity] += 1
+            if key in first_source:
+                overlaps[(first_source[key], read.file, read.sha256)] += 1
+                continue
+            first_source[key] = read.file
+            records.append(record)
+    for (first, file, sha256), count in sorted(overlaps.items()):
+        findings.append(finding(
+            "chorus-duplicate-movement",
+            f"{count} mouvement(s) de « {file} » figurent déjà dans « {first} » (même EJ, poste, DP, date et "
+            "montant) : ils ne sont comptés qu'une fois.",
+            file=file, sha256=sha256,
+        ))
+    kept = [r for r in records if not _after_cutoff(r, cutoff)]
+    return ChorusMovementsSchema.validate(_frame(kept), lazy=True), findings
+
+
+def _movement(line: _Line, layout: ChorusLayout, referentiel: Referentiel) -> dict[str, Any] | None:
+    """The movement a line records, None when it is not programme 0349; raises `_LineError` when unreadable."""
+    nomenclature = referentiel.nomenclature
+    programme = normalise_code(line.get("programme"))
+    if not nomenclature.programme_matches(programme):
+        return None
+    ej = _read(line, "ej", parse_ej) or SANS_EJ
+    montant = _read(line, "montant", parse_amount)
+    if montant is None:
+        raise _LineError("montant", "le montant est absent.")
+    date, annee = _date_and_year(line, layout)
+    activite = _strip(line.get("activite"))
+    centre_financier = _strip(line.get("centre_financier"))
+    in_dispositif = nomenclature.activite_matches(activite) and (
+        "centre_financier" not in layout.labels or nomenclature.centre_financier_matches(centre_financier)
+    )
+    compte = _strip(line.get("compte_budgetaire"))
+    return {
+        "source": line.read.file,
+        "sha256": line.read.sha256,
+        "line": line.number,
+        "layout": layout.key,
+        "kind": layout.kind,
+        "ej": ej,
+        "poste": _number_text(line.get("poste")),
+        "dp": _number_text(line.get("dp")) if layout.kind == CP else "",
+        "date": date,
+        "annee": annee,
+        "programme": programme,
+        "centre_financier": centre_financier,
+        "domaine_fonctionnel": _strip(line.get("domaine_fonctionnel")),
+        "activite": activite,
+        "compte_budgetaire": compte,
+        "titre": referentiel.titre_of_compte(compte),
+        "fournisseur": line.get("fournisseur_libelle") or line.get("fournisseur"),
+        "montant": montant,
+        "in_dispositif": in_dispositif,
+    }
+
+
+def _date_and_year(line: _Line, layout: ChorusLayout) -> tuple[dt.date | None, int | None]:
+    """AE: the replication date; CP: the SF's accounting date, else the DP's base date, else the exercice."""
+    date1904 = line.read.date1904
+    if layout.key == INF_BUD_53_AE:
+        date = _read(line, "date_replication", lambda t: _parse_date(t, date1904))
+        return date, date.year if date else None
+    if layout.key == INF_BUD_53_CP:
+        date_sf = _read(line, "date_sf", lambda t: _parse_date(t, date1904))
+        date_dp = _read(line, "date_base_dp", lambda t: _parse_date(t, date1904))
+        date = date_sf or date_dp
+        if date is not None:
+            return date, date.year
+    exercice = _read(line, "exercice", _parse_year)
+    return None, exercice
+
+
+def _read(line: _Line, key: str, parse: Callable[[str], T | None]) -> T | None:
+    text = line.get(key)
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except CellError as exc:
+        raise _LineError(key, exc.message) from exc
+
+
+def _parse_date(text: str, date1904: bool) -> dt.date | None:
+    """`jj.mm.aaaa`, `jj/mm/aaaa`, ISO (a time of day is ignored) or an Excel serial."""
+    if _SERIAL.match(text):
+        return parse_date(float(text), date1904=date1904)
+    match = _TIME_SUFFIX.match(text)
+    return parse_date(match.group(1) if match else text)
+
+
+def _parse_year(text: str) -> int | None:
+    year = parse_int(text)
+    if year is not None and not 1990 <= year <= 2100:
+        raise CellError("out-of-range", f"« {text} » n'est pas un exercice comptable.")
+    return year
+
+
+def _strip(code: str) -> str:
+    """A code without its `BG00/` or `PCE/` prefix, otherwise as Chorus writes it."""
+    return _PREFIX.sub("", code)
+
+
+def _number_text(text: str) -> str:
+    """A poste or DP number without leading zeros, so CSV and workbook extracts of one movement agree."""
+    return str(int(text)) if text.isdigit() else text
+
+
+def _after_cutoff(record: dict[str, Any], cutoff: dt.date) -> bool:
+    """Dated movements after the cut-off; a movement known only by its exercice, when that year is later."""
+    if record["date"] is not None:
+        return bool(record["date"] > cutoff)
+    return record["annee"] is not None and record["annee"] > cutoff.year
+
+
+def _unreadable(line: _Line, exc: _LineError) -> Finding:
+    read = line.read
+    column = read.fields[exc.key]
+    return finding(
+        "chorus-unreadable-line",
+        f"Ligne {line.number}, « {column} » : {exc.message} La ligne n'est pas prise en compte dans le rapprochement.",
+        file=read.file, sha256=read.sha256, sheet=read.sheet, cell=read.cell(line.number, column),
+        field=column, value=str(line.values[column]), row=line.number,
+    )
+
+
+def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=list(MOVEMENT_COLUMNS))
+    for column in ("annee", "titre"):
+        frame[column] = pd.array(frame[column].tolist(), dtype="Int64")
+    frame["date"] = frame["date"].astype(object)
+    frame["line"] = frame["line"].astype("int64")
+    frame["montant"] = frame["montant"].astype("float64")
+    frame["in_dispositif"] = frame["in_dispositif"].astype(bool)
+    strings = [c for c in MOVEMENT_COLUMNS if c not in ("line", "date", "annee", "titre", "montant", "in_dispositif")]
+    frame[strings] = frame[strings].astype(str)
+    return frame.sort_values(["source", "line"], kind="stable").reset_index(drop=True)
+
+
+__all__ = ["normalise_movements"]

@@ -1,0 +1,148 @@
+"""Warnings that keep the line: imputation codes, the §4.3/§4.1 selection criteria, §7 gap explanations.
+
+Thresholds come from the référentiel's `Paramètres`. Without a référentiel (`ftap check` on a porteur's
+desk) the criteria say they could not be assessed rather than guessing a threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from ftap_pipeline.contract import enums, layout
+from ftap_pipeline.contract import referentiel as ref
+from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.core.normalise import FILE, ROW, ParsedReturn
+from ftap_pipeline.core.parsing import format_eur
+from ftap_pipeline.core.period import add_months
+
+
+def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedReturn], nomenclature: Nomenclature) -> None:
+    """An FTAP line whose codes differ from the référentiel's is kept, with a warning."""
+    ftap = consommation[(consommation["financeur"] == enums.FTAP) & ~consommation["_rejected"]]
+    checks = (("centre_financier", nomenclature.centre_financier_matches, nomenclature.centre_financier),
+              ("domaine_fonctionnel", nomenclature.domaine_matches, " ou ".join(nomenclature.domaines_fonctionnels)),
+              ("activite", nomenclature.activite_matches, nomenclature.activite))
+    for r in ftap.to_dict("records"):
+        p = by_file[str(r[FILE])]
+        row = int(r[ROW])
+        for key, matches, expected in checks:
+            value = r[key]
+            if not matches(value):
+                f = layout.CONSOMMATION.field(key)
+                p.add("imputation-mismatch", f"Ligne FTAP : « {f.label} » vaut « {value or ''} », le référentiel attend "
+                                             f"« {expected} ».",
+                      sheet=p.sheet_names["consommation"], cell=p.cell("consommation", row, key), field=f.label,
+                      value=str(value or ""), row=row)
+
+
+def _kept(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    return frame[(frame[FILE] == file) & ~frame["_rejected"]]
+
+
+def forecast_roi(p: ParsedReturn, financement: pd.DataFrame, economies: pd.DataFrame) -> float | None:
+    """Forecast ROI at 3 years: forecast perennial savings of the three years after the end of the
+    accompaniment, over the planned FTAP AE (contrat.md)."""
+    fin = p.projet.get("fin")
+    if not isinstance(fin, dt.date):
+        return None
+    ftap_ae = float(_kept(financement, p.file).query("financeur == @enums.FTAP")["ae"].sum())
+    if ftap_ae <= 0:
+        return None
+    eco = _kept(economies, p.file)
+    years = range(fin.year + 1, fin.year + 4)
+    savings = eco[(eco["statut"] == enums.PREVISIONNELLE) & (eco["perenne"] == enums.OUI) & eco["annee"].isin(years)]
+    return float(savings["montant"].sum()) / ftap_ae
+
+
+def check_criteria(parsed: Sequence[ParsedReturn], frames: Mapping[str, pd.DataFrame],
+                   referentiel: Referentiel | None) -> None:
+    """§4.3 and §4.1 criteria on each usable return, as warnings."""
+    for p in parsed:
+        if "projet" not in p.sheet_names or "consommation" not in p.sheet_names:
+            continue
+        if referentiel is None:
+            p.add("criterion-not-assessable", "Sans référentiel, les critères de sélection (§4.3) ne sont pas évalués : "
+                                              "leurs seuils figurent dans ses paramètres.", sheet=p.sheet_names["projet"])
+            continue
+        _criteria_of(p, frames, referentiel)
+
+
+def _where(p: ParsedReturn, key: str) -> dict[str, object]:
+    return {"sheet": p.sheet_names["projet"], "cell": p.projet_cells.get(key, ""),
+            "field": layout.PROJET.field(key).label}
+
+
+def _criteria_of(p: ParsedReturn, frames: Mapping[str, pd.DataFrame], referentiel: Referentiel) -> None:
+    proj = p.projet
+    if "financement" in p.sheet_names:
+        fin = _kept(frames["financement"], p.file)
+        total = float(fin["ae"].sum())
+        cofin = float(fin[fin["financeur"].isin(enums.CO_FINANCEURS)]["ae"].sum())
+        cap = referentiel.parameter(ref.P_PLAFOND)
+        share = referentiel.parameter(ref.P_COFINANCEMENT)
+        where = {"sheet": p.sheet_names["financement"], "cell": f"{p.sheet_names['financement']}!A1"}
+        if total >= cap:
+            p.add("criterion-cost-cap", f"Coût total du projet {format_eur(total)}, pour un plafond de {format_eur(cap)}.",
+                  value=format_eur(total), **where)
+        if total > 0 and cofin <= 0:
+            p.add("criterion-cofinancing-missing", "La feuille Financement ne comporte aucune ligne Porteur ou "
+                                                   "Co-porteur.", **where)
+        elif total > 0 and cofin / total < share:
+            p.add("criterion-cofinancing-share", f"Part de cofinancement {cofin / total:.0%}, pour une part visée de "
+                                                 f"{share:.0%}.".replace("%", " %"), value=f"{cofin / total:.4f}", **where)
+    else:
+        p.add("criterion-not-assessable", "Sans feuille Financement, le coût total et le cofinancement (§4.3) ne "
+                                          "sont pas évalués.", sheet=layout.FINANCEMENT.name)
+    cat = proj.get("categorie_porteur")
+    if cat in (enums.CAT_APUL, enums.CAT_ASSO) and proj.get("concert_etat") != enums.OUI:
+        p.add("criterion-porteur-category", f"« {cat} » : le projet doit être conduit de concert avec l'État.",
+              value=str(proj.get("concert_etat") or ""), **_where(p, "concert_etat"))
+    elif cat == enums.CAT_PRIVE and proj.get("financement_etat") != enums.OUI:
+        p.add("criterion-porteur-category", f"« {cat} » : l'organisme doit être majoritairement financé par l'État.",
+              value=str(proj.get("financement_etat") or ""), **_where(p, "financement_etat"))
+    debut, fin_acc, cadrage = proj.get("debut"), proj.get("fin"), proj.get("date_cadrage")
+    months = int(referentiel.parameter(ref.P_DUREE))
+    if isinstance(debut, dt.date) and isinstance(fin_acc, dt.date) and fin_acc > add_months(debut, months):
+        p.add("criterion-duration", f"Accompagnement du {debut:%d/%m/%Y} au {fin_acc:%d/%m/%Y} : plus de {months} mois.",
+              value=f"{fin_acc:%d/%m/%Y}", **_where(p, "fin"))
+    if isinstance(debut, dt.date) and isinstance(cadrage, dt.date) and cadrage > debut:
+        p.add("criterion-cadrage-date", f"Document de cadrage du {cadrage:%d/%m/%Y}, après le début de "
+                                        f"l'accompagnement ({debut:%d/%m/%Y}).",
+              value=f"{cadrage:%d/%m/%Y}", **_where(p, "date_cadrage"))
+    if "economies" in p.sheet_names and "financement" in p.sheet_names:
+        roi = forecast_roi(p, frames["financement"], frames["economies"])
+        minimum = referentiel.parameter(ref.P_ROI)
+        if roi is None:
+            p.add("criterion-not-assessable", "ROI prévisionnel à 3 ans non calculable (fin d'accompagnement ou "
+                                              "financement FTAP prévu manquant).", sheet=p.sheet_names["economies"])
+        elif roi < minimum:
+            p.add("criterion-roi", f"ROI prévisionnel à 3 ans de {roi:.2f} pour un minimum de {minimum:g}."
+                  .replace(".", ","), value=f"{roi:.4f}", sheet=p.sheet_names["economies"])
+    else:
+        p.add("criterion-not-assessable", "Sans feuilles Économies et Financement, le ROI prévisionnel n'est pas "
+                                          "évalué.", sheet=layout.ECONOMIES.name)
+
+
+def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, ParsedReturn]) -> None:
+    """§7: for a past year, a realised amount below the forecast of the same year and nature needs an explanation."""
+    eco = economies[~economies["_rejected"]]
+    for (file, year, nature), group in eco.groupby([FILE, "annee", "nature"], sort=True):
+        p = by_file[str(file)]
+        situation = p.projet.get("date_situation")
+        if not isinstance(situation, dt.date) or int(year) >= situation.year:
+            continue
+        forecast = float(group[group["statut"] == enums.PREVISIONNELLE]["montant"].sum())
+        realised_rows = group[group["statut"] == enums.REALISEE]
+        realised = float(realised_rows["montant"].sum())
+        if realised_rows.empty or realised >= forecast - 0.005:
+            continue
+        if realised_rows["explication"].notna().any():
+            continue
+        row = int(realised_rows[ROW].iloc[0])
+        p.add("missing-gap-explanation", f"{nature} {year} : réalisé {format_eur(realised)} pour un prévisionnel de "
+                                         f"{format_eur(forecast)}, sans explication.",
+              sheet=p.sheet_names["economies"], cell=p.cell("economies", row, "explication"),
+              field=layout.ECONOMIES.field("explication").label, row=row)

@@ -1,0 +1,260 @@
+"""Turn one raw workbook into typed lines and cell-level findings (remontee-v1).
+
+Labels are matched tolerantly, values parsed with the French parsers, and every value that cannot be
+read becomes a finding on its A1 cell. Range and list checks are left to the pandera schemas, which run
+once on the lines of all returns concatenated (see `validate.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ftap_pipeline.contract import layout
+from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.contract.labels import choice_index, normalise_label
+from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
+from ftap_pipeline.core import parsing
+from ftap_pipeline.core.parsing import CellError
+from ftap_pipeline.core.raw import RawSheet, RawWorkbook, a1, column_letter
+
+#: Meta columns carried by every typed line.
+FILE, ROW = "_file", "_row"
+#: How many rows from the top are searched for a table's header row.
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass
+class ParsedReturn:
+    """What one return says, typed, with where each value came from."""
+
+    file: str
+    sha256: str
+    #: Typed `Projet` values by field key (None when missing or unreadable).
+    projet: dict[str, Any] = field(default_factory=dict)
+    #: A1 reference (with sheet) of each `Projet` value cell, by field key.
+    projet_cells: dict[str, str] = field(default_factory=dict)
+    #: `Projet` values that could not be read: field key → (slug, French message, value as read).
+    projet_errors: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    #: Typed lines by sheet key; columns are field keys plus `_file` and `_row` (Excel row number).
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Column letter of each field, by sheet key.
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The workbook's own name of each sheet found, by sheet key.
+    sheet_names: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    #: Cells whose value could not be read: (sheet key, row, field key); the schema does not report them twice.
+    unreadable: set[tuple[str, int, str]] = field(default_factory=set)
+
+    def cell(self, sheet_key: str, row: int, field_key: str) -> str:
+        letter = self.columns.get(sheet_key, {}).get(field_key, "")
+        name = self.sheet_names.get(sheet_key, layout.SHEETS_BY_KEY[sheet_key].name)
+        return f"{name}!{letter}{row}" if letter else f"{name}!{row}:{row}"
+
+    @property
+    def lines_read(self) -> int:
+        return sum(len(t) for t in self.tables.values())
+
+    def add(self, slug: str, message: str, **where: Any) -> None:
+        self.findings.append(finding(slug, message, file=self.file, sha256=self.sha256, **where))
+
+
+def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
+    if f.kind is Kind.CHOICE:
+        index = choice_index(f.choices)
+        return lambda raw: parsing.parse_choice(raw, index)
+    simple: dict[Kind, Callable[[Any], Any]] = {
+        Kind.TEXT: parsing.parse_text,
+        Kind.INT: parsing.parse_int,
+        Kind.AMOUNT: parsing.parse_amount,
+        Kind.NUMBER: parsing.parse_number,
+        Kind.YESNO: parsing.parse_yesno,
+        Kind.TITRE: parsing.parse_titre,
+        Kind.EJ: parsing.parse_ej,
+        Kind.EMAIL: parsing.parse_email,
+        Kind.PROJECT_ID: parsing.parse_project_id,
+        Kind.PERIOD: parsing.parse_period,
+    }
+    if f.kind is Kind.DATE:
+        return lambda raw: parsing.parse_date(raw, date1904=date1904)
+    return simple[f.kind]
+
+
+def match_sheets(workbook: RawWorkbook) -> tuple[dict[str, RawSheet], list[RawSheet]]:
+    """Pair the workbook's sheets with the layout's (tolerant names); return the rest as extras."""
+    wanted = {normalise_label(s.name): s.key for s in layout.SHEETS}
+    known_extra = {normalise_label(n) for n in layout.KNOWN_EXTRA_SHEETS}
+    found: dict[str, RawSheet] = {}
+    extras: list[RawSheet] = []
+    for sheet in workbook.sheets:
+        key = wanted.get(normalise_label(sheet.name))
+        if key is not None and key not in found:
+            found[key] = sheet
+        elif normalise_label(sheet.name) not in known_extra:
+            extras.append(sheet)
+    return found, extras
+
+
+def parse_return(workbook: RawWorkbook, file: str, sha256: str) -> ParsedReturn:
+    """Read the five sheets of a return; structural problems and unreadable cells become findings."""
+    out = ParsedReturn(file=file, sha256=sha256)
+    found, extras = match_sheets(workbook)
+    for sheet in extras:
+        if any(not parsing.is_empty(c) for r in sheet.rows for c in r):
+            out.add("extra-sheet", f"La feuille « {sheet.name} » n'est pas prévue par le format ; elle est ignorée.",
+                    sheet=sheet.name)
+    for spec in layout.SHEETS:
+        sheet = found.get(spec.key)
+        if sheet is None:
+            slug = "missing-sheet" if spec.blocking else "missing-optional-sheet"
+            out.add(slug, f"La feuille « {spec.name} » est absente du classeur.", sheet=spec.name)
+            continue
+        out.sheet_names[spec.key] = sheet.name
+        if spec.is_form:
+            _parse_form(sheet, spec, out, workbook.date1904)
+        else:
+            _parse_table(sheet, spec, out, workbook.date1904)
+    return out
+
+
+def _read_cell(sheet: RawSheet, i: int, j: int, f: Field, parse: Callable[[Any], Any]) -> Any:
+    flag = sheet.flags.get((i, j))
+    if flag is not None:
+        if flag.kind == "error":
+            raise CellError("error-cell", f"La cellule contient une erreur de calcul ({flag.detail or 'erreur'}).")
+        raise CellError("formula-without-value", "La cellule contient une formule enregistrée sans sa valeur calculée.")
+    row = sheet.rows[i]
+    return parse(row[j] if j < len(row) else None)
+
+
+def _parse_form(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904: bool) -> None:
+    """`Projet` is a key/value form: a label, then its value in the next non-empty cell of the row."""
+    index = spec.label_index
+    headers = {normalise_label(h) for h in layout.FORM_HEADERS}
+    for i, row in enumerate(sheet.rows):
+        cells = [(j, c) for j, c in enumerate(row) if not parsing.is_empty(c) or (i, j) in sheet.flags]
+        if not cells:
+            continue
+        j0, label = cells[0]
+        folded = normalise_label(label)
+        f = index.get(folded)
+        if f is None:
+            if folded not in headers:
+                out.add("extra-column", f"Le champ « {parsing.display(label)} » n'est pas prévu ; il est ignoré.",
+                        sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j0)}", value=parsing.display(label))
+            continue
+        if f.key in out.projet_cells:
+            continue  # first occurrence wins; a repeated label is most likely a copy
+        j = cells[1][0] if len(cells) > 1 else j0 + 1
+        ref = f"{sheet.name}!{a1(i, j)}"
+        out.projet_cells[f.key] = ref
+        raw = row[j] if j < len(row) else None
+        try:
+            out.projet[f.key] = _read_cell(sheet, i, j, f, _parser(f, date1904))
+        except CellError as exc:
+            out.projet[f.key] = None
+            out.projet_errors[f.key] = (exc.slug, exc.message, parsing.display(raw))
+    for f in spec.fields:
+        out.projet.setdefault(f.key, None)
+
+
+def find_header(rows: list[list[Any]], spec: SheetLayout) -> tuple[int, dict[str, int], list[tuple[int, str]]] | None:
+    """Locate the header row among the first rows: the one that names the most of the sheet's fields."""
+    index = spec.label_index
+    best: tuple[int, int] | None = None
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        hits = sum(1 for c in row if normalise_label(c) in index)
+        if hits and (best is None or hits > best[1]):
+            best = (i, hits)
+    if best is None or best[1] < 2:
+        return None
+    i = best[0]
+    positions: dict[str, int] = {}
+    extras: list[tuple[int, str]] = []
+    for j, c in enumerate(rows[i]):
+        f = index.get(normalise_label(c))
+        if f is not None and f.key not in positions:
+            positions[f.key] = j
+        elif not parsing.is_empty(c):
+            extras.append((j, parsing.display(c)))
+    return i, positions, extras
+
+
+def _is_total_row(row: list[Any]) -> bool:
+    first = next((c for c in row if not parsing.is_empty(c)), None)
+    return isinstance(first, str) and normalise_label(first).startswith(("total", "sous-total", "sous total"))
+
+
+def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904: bool) -> None:
+    header = find_header(sheet.rows, spec)
+    keys = [f.key for f in spec.fields]
+    if header is None:
+        out.add("missing-column", f"Ligne d'en-tête introuvable dans la feuille « {sheet.name} » : aucune des colonnes "
+                                  "attendues n'a été reconnue.", sheet=sheet.name, cell=f"{sheet.name}!A1")
+        out.tables[spec.key] = _empty_table(keys)
+        return
+    h, positions, extras = header
+    out.columns[spec.key] = {k: column_letter(j) for k, j in positions.items()}
+    for j, text in extras:
+        out.add("extra-column", f"La colonne « {text} » n'est pas prévue ; elle est ignorée.",
+                sheet=sheet.name, cell=f"{sheet.name}!{a1(h, j)}", value=text)
+    for f in spec.fields:
+        if f.required and f.key not in positions:
+            out.add("missing-column", f"La colonne obligatoire « {f.label} » est absente de la feuille « {sheet.name} ».",
+                    sheet=sheet.name, cell=f"{sheet.name}!{a1(h, 0)}", field=f.label)
+    parsers = {f.key: _parser(f, date1904) for f in spec.fields}
+    records: list[dict[str, Any]] = []
+    for i in range(h + 1, len(sheet.rows)):
+        row = sheet.rows[i]
+        used = [j for j in positions.values() if (j < len(row) and not parsing.is_empty(row[j])) or (i, j) in sheet.flags]
+        if not used:
+            continue
+        if _is_total_row(row):
+            out.add("total-row", f"La ligne {i + 1} est une ligne de total ; elle n'est pas comptée.",
+                    sheet=sheet.name, cell=f"{sheet.name}!{a1(i, 0)}")
+            continue
+        record: dict[str, Any] = {FILE: out.file, ROW: i + 1}
+        for f in spec.fields:
+            j = positions.get(f.key)
+            if j is None:
+                record[f.key] = None
+                continue
+            try:
+                record[f.key] = _read_cell(sheet, i, j, f, parsers[f.key])
+            except CellError as exc:
+                record[f.key] = None
+                out.unreadable.add((spec.key, i + 1, f.key))
+                out.add(exc.slug, exc.message, sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", field=f.label,
+                        value=parsing.display(row[j] if j < len(row) else None), row=i + 1)
+        records.append(record)
+    out.tables[spec.key] = pd.DataFrame.from_records(records, columns=[FILE, ROW, *keys]) if records \
+        else _empty_table(keys)
+
+
+def _empty_table(keys: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({k: pd.Series(dtype=object) for k in [FILE, ROW, *keys]})
+
+
+def typed_frame(frames: list[pd.DataFrame], spec: SheetLayout) -> pd.DataFrame:
+    """Concatenate the lines of one sheet across returns, with one dtype per kind, for the schemas."""
+    keys = [f.key for f in spec.fields]
+    frames = [f for f in frames if not f.empty]
+    df = pd.concat(frames, ignore_index=True) if frames else _empty_table(keys)
+    df = df.reindex(columns=[FILE, ROW, *keys])
+    df[ROW] = df[ROW].astype("int64")
+    for f in spec.fields:
+        col = df[f.key]
+        if f.kind in (Kind.INT, Kind.TITRE):
+            df[f.key] = pd.array(col.where(col.map(lambda v: isinstance(v, int) and not isinstance(v, bool)), None)
+                                 .tolist(), dtype="Int64")
+        elif f.kind in (Kind.AMOUNT, Kind.NUMBER):
+            df[f.key] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif f.kind is Kind.DATE:
+            df[f.key] = pd.to_datetime(col.map(lambda v: v if isinstance(v, dt.date) else None))
+        else:
+            df[f.key] = pd.Series([None if parsing.is_empty(v) else str(v) for v in col], index=df.index, dtype=object)
+    return df

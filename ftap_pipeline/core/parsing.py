@@ -1,0 +1,339 @@
+"""Reading values typed by people: French numbers, dates, yes/no, codes.
+
+Every parser takes a raw cell value (what the workbook reader gave: str, int, float, bool, date,
+datetime, or None) and returns a typed value, or None for an empty cell. What cannot be read
+unambiguously raises `CellError` with a finding slug and a French message; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+from ftap_pipeline.contract.labels import normalise_label
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; carries the finding slug and a French message."""
+
+    def __init__(self, slug: str, message: str) -> None:
+        super().__init__(message)
+        self.slug = slug
+        self.message = message
+
+
+ERROR_VALUES: Final = frozenset(
+    {"#REF!", "#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+)
+_LO_ERROR = re.compile(r"^Err:\d{3}$")
+_SPACE_CHARS: Final = "\u00a0\u202f\u2007\u2009\u200a "
+_CURRENCY = re.compile(r"\s*(€|eur|euros?)\s*$", re.IGNORECASE)
+
+_PLAIN = re.compile(r"^\d+$")
+_SPACE_GROUPED = re.compile(r"^\d{1,3}( \d{3})+$")
+_DOT_GROUPED = re.compile(r"^\d{1,3}(\.\d{3}){2,}$")
+_DOT_GROUPED_WITH_DECIMALS = re.compile(r"^\d{1,3}(\.\d{3})+,\d+$")
+_DOT_DECIMAL = re.compile(r"^\d*\.\d+$")
+
+#: Excel day 0 in the 1900 system (with Lotus' 1900-02-29 bug) and in the 1904 system.
+EPOCH_1900: Final = dt.date(1899, 12, 30)
+EPOCH_1904: Final = dt.date(1904, 1, 1)
+#: Dates outside these bounds are refused as out of range (a serial typed in a date column by mistake).
+DATE_MIN: Final = dt.date(1990, 1, 1)
+DATE_MAX: Final = dt.date(2100, 12, 31)
+
+
+def is_empty(raw: object) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    return isinstance(raw, str) and not raw.strip(_SPACE_CHARS + "\t\r\n")
+
+
+def check_error_value(raw: object) -> None:
+    """Refuse a spreadsheet error value (`#REF!`, LibreOffice's `Err:502`…)."""
+    if isinstance(raw, str):
+        s = raw.strip()
+        if s.upper() in ERROR_VALUES or _LO_ERROR.match(s):
+            raise CellError("error-cell", f"La cellule contient une erreur de calcul ({s}).")
+
+
+def _clean_text(raw: str) -> str:
+    s = raw
+    for ch in _SPACE_CHARS:
+        s = s.replace(ch, " ")
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def parse_decimal(raw: object) -> Decimal | None:
+    """Read a French number; a comma is always the decimal mark."""
+    if is_empty(raw):
+        return None
+    check_error_value(raw)
+    if isinstance(raw, bool):
+        raise CellError("type-error", "Un nombre est attendu, pas une valeur VRAI/FAUX.")
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise CellError("type-error", "Un nombre fini est attendu.")
+        return Decimal(repr(raw))
+    if not isinstance(raw, str):
+        raise CellError("type-error", "Un nombre est attendu.")
+    s = _CURRENCY.sub("", _clean_text(raw)).strip()
+    negative = False
+    if s[:1] in "-−":
+        negative, s = True, s[1:].strip()
+    elif s[:1] == "+":
+        s = s[1:].strip()
+    if "," in s:
+        if s.count(",") > 1:
+            raise CellError("type-error", f"« {raw} » n'est pas un nombre lisible (plusieurs virgules).")
+        whole, frac = s.split(",")
+        if not frac.isdigit():
+            raise CellError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+        if "." in whole:
+            if not _DOT_GROUPED_WITH_DECIMALS.match(s):
+                raise CellError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+            whole = whole.replace(".", "")
+        whole = _ungroup(whole, raw)
+        text = f"{whole or '0'}.{frac}"
+    elif "." in s:
+        if _DOT_GROUPED.match(s):
+            text = s.replace(".", "")
+        elif re.match(r"^\d+\.\d{3}$", s):
+            raise CellError(
+                "ambiguous-number",
+                f"« {raw} » est ambigu : le point peut séparer les milliers ou les décimales.",
+            )
+        elif _DOT_DECIMAL.match(s):
+            text = s
+        else:
+            raise CellError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+    else:
+        text = _ungroup(s, raw)
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise CellError("type-error", f"« {raw} » n'est pas un nombre lisible.") from exc
+    return -value if negative else value
+
+
+def _ungroup(s: str, raw: object) -> str:
+    if _PLAIN.match(s) or s == "":
+        return s
+    if _SPACE_GROUPED.match(s):
+        return s.replace(" ", "")
+    raise CellError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+
+
+def parse_number(raw: object) -> float | None:
+    value = parse_decimal(raw)
+    return None if value is None else float(value)
+
+
+def parse_amount(raw: object) -> float | None:
+    """An amount in euros: a number with at most two decimals."""
+    value = parse_decimal(raw)
+    if value is None:
+        return None
+    if value != value.quantize(Decimal("0.01")) and abs(value - value.quantize(Decimal("0.01"))) > Decimal("1e-9"):
+        raise CellError("too-many-decimals", f"« {raw} » a plus de deux décimales.")
+    return float(value.quantize(Decimal("0.01")))
+
+
+def parse_int(raw: object) -> int | None:
+    value = parse_decimal(raw)
+    if value is None:
+        return None
+    if value != value.to_integral_value():
+        raise CellError("type-error", f"« {raw} » n'est pas un nombre entier.")
+    return int(value)
+
+
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+
+
+def parse_date(raw: object, *, date1904: bool = False) -> dt.date | None:
+    """Read a date: a datetime, an Excel serial (1900 or 1904 system), `jj/mm/aaaa` or `aaaa-mm-jj`."""
+    if is_empty(raw):
+        return None
+    check_error_value(raw)
+    if isinstance(raw, dt.datetime):
+        value = raw.date()
+    elif isinstance(raw, dt.date):
+        value = raw
+    elif isinstance(raw, bool):
+        raise CellError("type-error", "Une date est attendue, pas une valeur VRAI/FAUX.")
+    elif isinstance(raw, (int, float)):
+        value = serial_to_date(raw, date1904=date1904)
+    elif isinstance(raw, str):
+        value = _parse_date_text(_clean_text(raw), raw)
+    else:
+        raise CellError("type-error", "Une date au format jj/mm/aaaa est attendue.")
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise CellError("out-of-range", f"La date {value:%d/%m/%Y} est invraisemblable.")
+    return value
+
+
+def serial_to_date(serial: float, *, date1904: bool = False) -> dt.date:
+    if not math.isfinite(serial) or serial != int(serial) or serial < 1 or serial > 2958465:
+        raise CellError("type-error", f"« {serial} » n'est pas une date.")
+    epoch = EPOCH_1904 if date1904 else EPOCH_1900
+    return epoch + dt.timedelta(days=int(serial))
+
+
+def _parse_date_text(s: str, raw: object) -> dt.date:
+    m = _DMY.match(s)
+    if m:
+        day, month, year = (int(g) for g in m.groups())
+        if len(m.group(3)) != 4:
+            raise CellError("ambiguous-date", f"« {raw} » : l'année doit être écrite sur quatre chiffres.")
+        return _make_date(year, month, day, raw)
+    m = _YMD.match(s)
+    if m:
+        year, month, day = (int(g) for g in m.groups())
+        return _make_date(year, month, day, raw)
+    raise CellError("type-error", f"« {raw} » n'est pas une date lisible (attendu : jj/mm/aaaa).")
+
+
+def _make_date(year: int, month: int, day: int, raw: object) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError as exc:
+        raise CellError("type-error", f"« {raw} » n'est pas une date valide.") from exc
+
+
+def parse_text(raw: object) -> str | None:
+    if is_empty(raw):
+        return None
+    check_error_value(raw)
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime):
+        return raw.strftime("%d/%m/%Y") if raw.time() == dt.time() else raw.isoformat(sep=" ")
+    if isinstance(raw, dt.date):
+        return raw.strftime("%d/%m/%Y")
+    return _clean_text(str(raw))
+
+
+def parse_choice(raw: object, index: dict[str, object]) -> object | None:
+    """Match a list value tolerantly; an unknown value is returned as typed so the schema reports it."""
+    text = parse_text(raw)
+    if text is None:
+        return None
+    return index.get(normalise_label(text), text)
+
+
+def parse_yesno(raw: object) -> str | None:
+    if isinstance(raw, bool):
+        return "Oui" if raw else "Non"
+    text = parse_text(raw)
+    if text is None:
+        return None
+    folded = normalise_label(text)
+    if folded == "oui":
+        return "Oui"
+    if folded == "non":
+        return "Non"
+    return text
+
+
+def parse_titre(raw: object) -> int | None:
+    if isinstance(raw, str):
+        s = normalise_label(raw).replace("titre", "").replace("t", "").strip()
+        if s.isdigit():
+            return int(s)
+        raise CellError("not-in-list", f"« {raw} » n'est pas un titre budgétaire (3, 5 ou 6).")
+    return parse_int(raw)
+
+
+_EJ = re.compile(r"^\d{10}$")
+
+
+def parse_ej(raw: object) -> str | None:
+    """An EJ number is ten digits, kept as text (a number typed as such loses its leading zeros)."""
+    if is_empty(raw):
+        return None
+    check_error_value(raw)
+    if isinstance(raw, bool):
+        raise CellError("invalid-format", "Un numéro d'EJ à 10 chiffres est attendu.")
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and not raw.is_integer():
+            raise CellError("invalid-format", f"« {raw} » n'est pas un numéro d'EJ (10 chiffres).")
+        text = str(int(raw))
+        if len(text) != 10:
+            raise CellError(
+                "invalid-format",
+                f"« {text} » n'a pas 10 chiffres : saisi comme un nombre, il a pu perdre ses zéros de tête. "
+                "Mettez la colonne au format Texte et ressaisissez le numéro.",
+            )
+        return text
+    text = _clean_text(str(raw)).replace(" ", "")
+    if not _EJ.match(text):
+        raise CellError("invalid-format", f"« {raw} » n'est pas un numéro d'EJ (10 chiffres).")
+    return text
+
+
+_PROJECT_ID = re.compile(r"^AP-(\d{4})-(\d{2})$")
+
+
+def parse_project_id(raw: object) -> str | None:
+    text = parse_text(raw)
+    if text is None:
+        return None
+    canon = text.upper().replace(" ", "").replace("–", "-")
+    if not _PROJECT_ID.match(canon):
+        raise CellError("invalid-format", f"« {raw} » n'est pas un identifiant de projet (AP-AAAA-NN).")
+    return canon
+
+
+_PERIOD = re.compile(r"^(\d{4})\s*-?\s*T\s*([1-4])$", re.IGNORECASE)
+
+
+def parse_period(raw: object) -> str | None:
+    text = parse_text(raw)
+    if text is None:
+        return None
+    m = _PERIOD.match(text.strip())
+    if not m:
+        raise CellError("invalid-format", f"« {raw} » n'est pas une période (AAAA-Tn, ex. 2025-T2).")
+    return f"{m.group(1)}-T{m.group(2)}"
+
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")
+
+
+def parse_email(raw: object) -> str | None:
+    text = parse_text(raw)
+    if text is None:
+        return None
+    text = text.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if not _EMAIL.match(text):
+        raise CellError("invalid-format", f"« {raw} » n'est pas une adresse électronique valide.")
+    return text.lower()
+
+
+def display(raw: object) -> str:
+    """The value read, as a person would recognise it in a message."""
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime):
+        return raw.strftime("%d/%m/%Y") if raw.time() == dt.time() else raw.isoformat(sep=" ")
+    if isinstance(raw, dt.date):
+        return raw.strftime("%d/%m/%Y")
+    return str(raw)[:200]
+
+
+def format_eur(amount: float) -> str:
+    """`1234.5` → `1 234,50 €`, as a French reader writes it (narrow no-break space between thousands)."""
+    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")

@@ -1,0 +1,74 @@
+"""What a workbook contains, with no IO: sheets, Excel tables, column kinds. Writers render it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pandas as pd
+
+
+class ColKind(StrEnum):
+    TEXT = "text"
+    AMOUNT = "amount"
+    INT = "int"
+    RATE = "rate"
+    RATIO = "ratio"
+    DATE = "date"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColKind = ColKind.TEXT
+    width: int = 16
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A real Excel table: `name` is its ListObject name, `csv` the name of its CSV export."""
+
+    name: str
+    columns: tuple[Column, ...]
+    rows: pd.DataFrame
+    title: str = ""
+    csv: str = ""
+
+    def frame(self) -> pd.DataFrame:
+        return self.rows.reindex(columns=[c.name for c in self.columns])
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str
+    tables: tuple[TableSpec, ...] = ()
+    #: Lines shown above the tables: (label, value) pairs; value may be a number (shown with `kinds`).
+    facts: tuple[tuple[str, object, ColKind], ...] = ()
+    intro: str = ""
+
+
+@dataclass(frozen=True)
+class WorkbookSpec:
+    title: str
+    sheets: tuple[SheetSpec, ...]
+    #: The document's creation date: the run's cut-off, so that the file does not depend on the clock.
+    created: dt.date = dt.date(2000, 1, 1)
+    subject: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def tables(self) -> list[TableSpec]:
+        return [t for s in self.sheets for t in s.tables]
+
+
+def cols(*specs: tuple[str, ColKind] | tuple[str, ColKind, int] | str) -> tuple[Column, ...]:
+    """Shorthand: `cols("Fichier", ("AE (€)", ColKind.AMOUNT), ...)`."""
+    out = []
+    for s in specs:
+        if isinstance(s, str):
+            out.append(Column(s))
+        elif len(s) == 2:
+            out.append(Column(s[0], s[1], 18 if s[1] is ColKind.AMOUNT else 14))
+        else:
+            out.append(Column(s[0], s[1], s[2]))
+    return tuple(out)

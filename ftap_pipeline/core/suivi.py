@@ -1,0 +1,176 @@
+"""AE/CP consumption on programme 349 against the contract's envelopes and the decided tranches.
+
+Declared figures are the FTAP lines of each project's standing return, by the lines' `Exercice`.
+Withdrawals of AE engaged in an earlier year are reported apart, never netted (contrat.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ftap_pipeline.contract import enums
+from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.core.normalise import FILE
+from ftap_pipeline.core.select import ReturnRecord
+
+EPS = 0.005
+KEYS = ["annee", "categorie", "titre"]
+
+
+def imputation_ok(df: pd.DataFrame, nomenclature: Nomenclature) -> pd.Series:
+    """True where a line's centre financier, domaine fonctionnel and activité match the référentiel."""
+    return (df["centre_financier"].map(nomenclature.centre_financier_matches)
+            & df["domaine_fonctionnel"].map(nomenclature.domaine_matches)
+            & df["activite"].map(nomenclature.activite_matches)).astype(bool)
+
+
+def declared_lines(consommation: pd.DataFrame, standing: Mapping[str, ReturnRecord],
+                   nomenclature: Nomenclature) -> pd.DataFrame:
+    """Kept lines of each project's standing return, with the project, porteur and situation date."""
+    files = {r.file: r for r in standing.values()}
+    df = consommation[consommation[FILE].isin(files) & ~consommation["_rejected"]].copy()
+    df["project_id"] = df[FILE].map(lambda f: files[f].project_id)
+    df["porteur"] = df[FILE].map(lambda f: files[f].porteur)
+    df["date_situation"] = df[FILE].map(lambda f: files[f].date_situation)
+    df["file"] = df[FILE]
+    df["exercice"] = df["exercice"].astype("int64")
+    df["titre"] = df["titre"].astype("int64")
+    df["imputation_ok"] = imputation_ok(df, nomenclature) if not df.empty else pd.Series(dtype=bool)
+    df["withdrawal"] = _withdrawals(df)
+    return df.reset_index(drop=True)
+
+
+def _withdrawals(df: pd.DataFrame) -> pd.Series:
+    """A negative AE on an EJ already engaged in an earlier exercice gives back earlier years' AE."""
+    if df.empty:
+        return pd.Series(dtype=bool)
+    first_year = df[df["ae"] > 0].groupby([FILE, "ej"])["exercice"].min()
+    keys = pd.MultiIndex.from_arrays([df[FILE], df["ej"]])
+    first = pd.Series(first_year.reindex(keys).to_numpy(), index=df.index)
+    return (df["ae"] < 0) & first.notna() & (df["exercice"] > first)
+
+
+def consumption(declared: pd.DataFrame) -> pd.DataFrame:
+    """FTAP AE engaged, withdrawals and CP paid per year × category × titre."""
+    ftap = declared[declared["financeur"] == enums.FTAP]
+    if ftap.empty:
+        return pd.DataFrame(columns=[*KEYS, "ae", "retraits", "cp"])
+    work = pd.DataFrame({
+        "annee": ftap["exercice"], "categorie": ftap["categorie"], "titre": ftap["titre"],
+        "ae": ftap["ae"].where(~ftap["withdrawal"], 0.0),
+        "retraits": ftap["ae"].where(ftap["withdrawal"], 0.0),
+        "cp": ftap["cp"],
+    })
+    return work.groupby(KEYS, as_index=False)[["ae", "retraits", "cp"]].sum()
+
+
+def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
+    out = num / den.where(den.abs() > EPS)
+    return out.round(4)
+
+
+def suivi_aecp(declared: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date,
+               chorus_totals: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The `SuiviAECP` table: one row per year × category × titre with an envelope or a consumption."""
+    env = referentiel.enveloppes_at(cutoff)
+    env = env[env["financeur"] == enums.FTAP].groupby(KEYS, as_index=False)[["ae", "cp"]].sum() \
+        .rename(columns={"ae": "env_ae", "cp": "env_cp"})
+    cons = consumption(declared)
+    df = env.merge(cons, on=KEYS, how="outer")
+    for col in ("env_ae", "env_cp", "ae", "retraits", "cp"):
+        df[col] = df[col].astype("float64").fillna(0.0)
+    if chorus_totals is not None and not chorus_totals.empty:
+        ch = chorus_totals.groupby(KEYS, as_index=False)[["ae_chorus", "cp_chorus"]].sum()
+        df = df.merge(ch, on=KEYS, how="outer")
+        for col in ("env_ae", "env_cp", "ae", "retraits", "cp", "ae_chorus", "cp_chorus"):
+            df[col] = df[col].astype("float64").fillna(0.0)
+    df["annee"] = df["annee"].astype("int64")
+    df["titre"] = df["titre"].astype("int64")
+    order = {c: i for i, c in enumerate(enums.CATEGORIES)}
+    df["_order"] = df["categorie"].map(lambda c: order.get(c, len(order)))
+    df = df.sort_values(["annee", "_order", "titre"]).drop(columns="_order").reset_index(drop=True)
+    grouped = df.groupby(["categorie", "titre"], sort=False)
+    df["env_ae_cum"] = grouped["env_ae"].cumsum()
+    df["env_cp_cum"] = grouped["env_cp"].cumsum()
+    df["ae_cum"] = grouped["ae"].cumsum() + grouped["retraits"].cumsum()
+    df["cp_cum"] = grouped["cp"].cumsum()
+    df["taux_ae"] = _rate(df["ae"], df["env_ae"])
+    df["taux_cp"] = _rate(df["cp"], df["env_cp"])
+    df["alerte"] = [_alerts(r) for r in df.itertuples()]
+    return df
+
+
+def _alerts(r: object) -> str:
+    a: list[str] = []
+    env_ae, env_cp, ae, cp = (float(getattr(r, k)) for k in ("env_ae", "env_cp", "ae", "cp"))
+    if ae > EPS and env_ae <= EPS:
+        a.append("AE engagées sans enveloppe")
+    elif ae > env_ae + EPS:
+        a.append("Dépassement de l'enveloppe AE")
+    if cp > EPS and env_cp <= EPS:
+        if float(r.cp_cum) > float(r.env_cp_cum) + EPS:
+            a.append("CP payés au-delà de l'enveloppe cumulée")
+    elif cp > env_cp + EPS:
+        a.append("Dépassement de l'enveloppe CP")
+    if float(r.cp_cum) > float(r.ae_cum) + EPS:
+        a.append("CP cumulés supérieurs aux AE cumulées")
+    return " ; ".join(a)
+
+
+def suivi_tranches(suivi: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date) -> pd.DataFrame:
+    """Per year: what was engaged and paid on the FTAP against the tranche the secretariat decided."""
+    tr = referentiel.tranches_at(cutoff).rename(columns={"ae": "tranche_ae", "cp": "tranche_cp"})
+    years = suivi.groupby("annee", as_index=False)[["ae", "retraits", "cp", "env_ae", "env_cp"]].sum()
+    df = years.merge(tr, on="annee", how="outer").sort_values("annee").reset_index(drop=True)
+    for col in ("ae", "retraits", "cp", "env_ae", "env_cp"):
+        df[col] = df[col].astype("float64").fillna(0.0)
+    df["taux_ae"] = _rate(df["ae"], df["tranche_ae"].astype("float64"))
+    df["taux_cp"] = _rate(df["cp"], df["tranche_cp"].astype("float64"))
+
+    def alert(r: object) -> str:
+        a = []
+        t_ae, t_cp = r.tranche_ae, r.tranche_cp
+        if pd.isna(t_ae):
+            if float(r.ae) > EPS:
+                a.append("Aucune tranche décidée pour l'année")
+        else:
+            if float(r.ae) > float(t_ae) + EPS:
+                a.append("Dépassement de la tranche AE")
+            if float(r.cp) > float(t_cp) + EPS:
+                a.append("Dépassement de la tranche CP")
+        return " ; ".join(a)
+
+    df["alerte"] = [alert(r) for r in df.itertuples()]
+    return df
+
+
+def tableau_financement(declared: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date) -> pd.DataFrame:
+    """The contract's §2 table (envelopes in force) and, below it, the same layout for what was engaged/paid."""
+    env = referentiel.enveloppes_at(cutoff)
+    env = env.assign(porteur=~env["financeur"].eq(enums.FTAP))
+    done = declared.assign(annee=declared["exercice"], porteur=~declared["financeur"].eq(enums.FTAP),
+                           ae=np.where(declared["withdrawal"], 0.0, declared["ae"]))
+    years = sorted({int(y) for y in env["annee"]} | {int(y) for y in done["annee"]} | {2023, 2024, 2025})
+    rows: list[dict[str, object]] = []
+    for source, frame in (("Contrat (enveloppes en vigueur)", env), ("Réalisé (engagé / payé)", done)):
+        cats = [*enums.CATEGORIES, None]
+        for cat in cats:
+            part = frame if cat is None else frame[frame["categorie"] == cat]
+            label = "TOTAL" if cat is None else enums.CONTRACT_CATEGORY_LABELS[cat]
+            for line, mask in (("Total dépenses", None), ("…dont financement porteur ou co-porteur", True),
+                               ("…dont financement FTAP", False)):
+                sub = part if mask is None else part[part["porteur"] == mask]
+                row: dict[str, object] = {"Catégorie": label, "Ligne": line}
+                for y in years:
+                    in_year = sub[sub["annee"] == y]
+                    row[f"AE {y}"] = round(float(in_year["ae"].sum()), 2)
+                    row[f"CP {y}"] = round(float(in_year["cp"].sum()), 2)
+                row["AE Total"] = round(float(sub["ae"].sum()), 2)
+                row["CP Total"] = round(float(sub["cp"].sum()), 2)
+                row["Source"] = source
+                rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,246 @@
+"""Read a Chorus restitution (CSV or workbook) as it comes out of the system, into rows of text.
+
+Everything is kept as text so that identifiers keep their digits (an EJ is ten digits, never a number)
+and so that the core parses amounts and dates with one set of French rules, whatever the file type.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+
+from ftap_pipeline.contract.chorus_schema import LAYOUTS, ChorusLayout
+from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.io.workbook_reader import (
+    ACCEPTED_SUFFIXES,
+    MAX_FILE_BYTES,
+    ReadError,
+    a1,
+    column_letter,
+    read_workbook,
+)
+
+CSV_SUFFIXES: Final = (".csv",)
+#: Title lines above the header are a handful; a header further down is not a Chorus restitution.
+MAX_HEADER_SCAN: Final = 50
+#: Fewer recognised columns than this, and a row is not worth naming as a near-miss header.
+_NEAR_MISS: Final = 3
+LINE: Final = "_line"
+
+
+@dataclass(frozen=True, eq=False)
+class ChorusRead:
+    """One restitution as read: its rows as text, the layout recognised, and what went wrong."""
+
+    file: str
+    sha256: str
+    layout: str | None
+    #: Data rows below the header: one text column per header cell, plus `_line` (file line or Excel row).
+    data: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    #: Field key of the layout → column of `data` that carries it.
+    fields: dict[str, str] = field(default_factory=dict)
+    #: Worksheet read, for a workbook; empty for a CSV file.
+    sheet: str = ""
+    date1904: bool = False
+
+    def cell(self, line: int, column: str) -> str:
+        """Where a value sits, as a person finds it: `ligne 12` in a CSV file, `K14` in a workbook."""
+        if not self.sheet:
+            return f"ligne {line}"
+        return a1(line - 1, list(self.data.columns).index(column))
+
+
+def read_chorus_file(path: Path, sha256: str) -> ChorusRead:
+    """Read one restitution; a file that cannot be used comes back with a French finding, never an exception."""
+    sheets: list[_Rows | _TextRows]
+    try:
+        if path.suffix.lower() in CSV_SUFFIXES:
+            sheets, sheet_names, date1904 = [_read_csv_rows(path)], [""], False
+        elif path.suffix.lower() in ACCEPTED_SUFFIXES:
+            sheets, sheet_names, date1904 = _read_workbook_rows(path)
+        else:
+            raise ReadError("chorus-unreadable-file", f"Les fichiers « {path.suffix or 'sans extension'} » ne sont "
+                                                      "pas acceptés : déposez la restitution en CSV ou en XLSX.")
+    except ReadError as exc:
+        return _failed(path, sha256, "chorus-unreadable-file", exc.message)
+    except OSError as exc:
+        return _failed(path, sha256, "chorus-unreadable-file", f"Le fichier n'a pas pu être lu ({exc.strerror}).")
+
+    near_misses: list[tuple[int, ChorusLayout, set[str]]] = []
+    for rows, sheet in zip(sheets, sheet_names, strict=True):
+        for candidate in _delimiter_variants(rows):
+            found = _find_header(candidate, near_misses)
+            if found is not None:
+                index, layout = found
+                return _build(path, sha256, candidate, index, layout, sheet, date1904)
+    return _failed(path, sha256, "chorus-unknown-layout", _unknown_layout_message(near_misses))
+
+
+# --- reading rows ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TextRows:
+    """A CSV file decoded, not yet split: the delimiter is chosen by where a header is found."""
+
+    text: str
+
+
+_Rows = list[tuple[int, list[str]]]  # (line or Excel row, 1-based; cells as text)
+
+
+def _read_csv_rows(path: Path) -> _TextRows:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ReadError("chorus-unreadable-file", f"Le fichier pèse {size / 1e6:.0f} Mo, au-delà de la limite de "
+                                                  f"{MAX_FILE_BYTES / 1e6:.0f} Mo.")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ReadError("chorus-unreadable-file", "Le fichier est vide.")
+    if b"\x00" in raw:
+        raise ReadError("chorus-unreadable-file", "Le fichier n'est pas un fichier texte CSV (contenu binaire).")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return _TextRows(raw.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    raise ReadError("chorus-unreadable-file", "L'encodage du fichier n'est pas reconnu (ni UTF-8, ni Windows-1252).")
+
+
+def _split_csv(text: str, delimiter: str) -> _Rows:
+    rows: _Rows = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    try:
+        for cells in reader:
+            rows.append((start, [c.strip() for c in cells]))
+            start = reader.line_num + 1
+    except csv.Error:
+        return rows  # a broken quote: the rows before it are all that can be trusted; lines after are lost
+    return rows
+
+
+def _delimiter_variants(rows: _Rows | _TextRows) -> list[_Rows]:
+    """A CSV file is split with `;`, then `,`: the right delimiter is the one that reveals a header."""
+    if isinstance(rows, _TextRows):
+        return [_split_csv(rows.text, ";"), _split_csv(rows.text, ",")]
+    return [rows]
+
+
+def _read_workbook_rows(path: Path) -> tuple[list[_Rows | _TextRows], list[str], bool]:
+    try:
+        workbook = read_workbook(path)
+    except ReadError as exc:
+        raise ReadError("chorus-unreadable-file", exc.message) from exc
+    sheets: list[_Rows | _TextRows] = [
+        [(i + 1, [_as_text(c) for c in row]) for i, row in enumerate(sheet.rows)] for sheet in workbook.sheets
+    ]
+    return sheets, [s.name for s in workbook.sheets], workbook.date1904
+
+
+def _as_text(value: object) -> str:
+    """A workbook value as the text a CSV export would carry; numbers never pass through `float` formatting."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "VRAI" if value else "FAUX"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --- header and layout -----------------------------------------------------------------------------
+
+
+def _find_header(rows: _Rows, near_misses: list[tuple[int, ChorusLayout, set[str]]]) -> tuple[int, ChorusLayout] | None:
+    """The first row that names every required column of a layout; near misses are kept for the message."""
+    for index, (line, cells) in enumerate(rows[:MAX_HEADER_SCAN]):
+        best: tuple[int, ChorusLayout] | None = None
+        for layout in LAYOUTS:
+            matched = {f for f in (layout.field_of(c) for c in cells if c) if f is not None}
+            if layout.required <= matched:
+                if best is None or len(matched) > best[0]:
+                    best = (len(matched), layout)
+            elif len(matched) >= _NEAR_MISS:
+                near_misses.append((line, layout, matched))
+        if best is not None:
+            return index, best[1]
+    return None
+
+
+def _unknown_layout_message(near_misses: list[tuple[int, ChorusLayout, set[str]]]) -> str:
+    base = ("Aucune ligne d'en-tête de restitution Chorus reconnue (INF-BUD-53 engagements ou paiements, "
+            "fichier national AIFE).")
+    if not near_misses:
+        return base
+    line, layout, matched = max(near_misses, key=lambda m: (len(m[2]), -m[0]))
+    missing = sorted(layout.required - matched, key=list(layout.labels).index)
+    names = ", ".join(f"« {layout.labels[f][0]} »" for f in missing)
+    return f"{base} La ligne {line} ressemble à l'en-tête d'une restitution {layout.title}, mais il y manque : {names}."
+
+
+def _column_names(header: list[str]) -> list[str]:
+    """Unique column names: an unnamed column after a named one is its label (Chorus writes code, then label)."""
+    names: list[str] = []
+    for i, text in enumerate(header):
+        name = text or (f"{names[-1]} (libellé)" if names and not names[-1].endswith("(libellé)")
+                        else f"Colonne {column_letter(i)}")
+        base, k = name, 2
+        while name in names:
+            name, k = f"{base} ({k})", k + 1
+        names.append(name)
+    return names
+
+
+def _build(path: Path, sha256: str, rows: _Rows, index: int, layout: ChorusLayout, sheet: str,
+           date1904: bool) -> ChorusRead:
+    header = rows[index][1]
+    while header and not header[-1]:
+        header = header[:-1]  # a workbook's used range often runs past the last column
+    names = _column_names(header)
+    findings: list[Finding] = []
+    records: list[list[str]] = []
+    lines: list[int] = []
+    for line, cells in rows[index + 1:]:
+        if not any(cells):
+            continue  # blank and trailing empty lines
+        if any(cells[len(names):]):
+            where = {"cell": f"ligne {line}"} if not sheet else {"sheet": sheet, "cell": a1(line - 1, len(names))}
+            findings.append(finding(
+                "chorus-unreadable-line",
+                f"La ligne {line} compte {len(cells)} valeurs pour {len(names)} colonnes d'en-tête : ses colonnes "
+                "sont décalées, elle n'est pas prise en compte.",
+                file=path.name, sha256=sha256, row=line, **where,
+            ))
+            continue
+        records.append(cells + [""] * (len(names) - len(cells)))
+        lines.append(line)
+    data = pd.DataFrame(records, columns=names, dtype=str) if records else pd.DataFrame(
+        {n: pd.Series([], dtype=str) for n in names})
+    data[LINE] = pd.Series(lines, dtype="int64")
+    fields: dict[str, str] = {}
+    for i, name in enumerate(names):
+        key = layout.field_of(header[i]) if header[i] else None
+        if key is not None and key not in fields:
+            fields[key] = name
+            if i + 1 < len(names) and names[i + 1] == f"{name} (libellé)":
+                fields[f"{key}_libelle"] = names[i + 1]
+    return ChorusRead(path.name, sha256, layout.key, data, findings, fields, sheet, date1904)
+
+
+def _failed(path: Path, sha256: str, slug: str, message: str) -> ChorusRead:
+    return ChorusRead(
+        path.name, sha256, None, pd.DataFrame({LINE: pd.Series([], dtype="int64")}),
+        [finding(slug, message, file=path.name, sha256=sha256)],
+    )

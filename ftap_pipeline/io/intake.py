@@ -1,0 +1,28 @@
+"""Find the inputs of a run and fingerprint them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+#: Lock and temporary files that office suites leave beside an open workbook.
+_LOCK_PREFIXES = ("~$", ".~lock", ".~", "~")
+
+
+def is_lock_file(path: Path) -> bool:
+    return path.name.startswith(_LOCK_PREFIXES) or path.name.startswith(".")
+
+
+def discover(folder: Path) -> list[Path]:
+    """Every file of the folder (not recursive), lock files and hidden files excluded, sorted by name."""
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_file() and not is_lock_file(p)), key=lambda p: p.name)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

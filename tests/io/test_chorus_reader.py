@@ -1,0 +1,168 @@
+"""Reading Chorus restitutions as they come out of the system: encodings, delimiters, title lines, workbooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ftap_pipeline.contract.chorus_schema import AIFE_AE, AIFE_CP, INF_BUD_53_AE, INF_BUD_53_CP
+from ftap_pipeline.io.chorus_reader import LINE, ChorusRead, read_chorus_file
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
+CORPUS = Path("/work/shared/corpus/real-world")
+
+def slugs(read: ChorusRead) -> list[str]:
+    return [f.slug for f in read.findings]
+
+
+def test_inf_bud_53_ae_in_windows_1252_with_title_lines() -> None:
+    read = read_chorus_file(FIXTURES / "inf-bud-53-ae_2024.csv", "abc")
+
+    assert (read.file, read.sha256, read.layout, read.sheet) == ("inf-bud-53-ae_2024.csv", "abc", INF_BUD_53_AE, "")
+    assert read.findings == []
+    # Header on line 5 below four title lines; the trailing blank and `;;;` lines are not data.
+    assert read.data[LINE].tolist() == list(range(6, 18))
+    first = read.data.iloc[0]
+    assert first["N° EJ"] == "1300000001"
+    assert first["EUR"] == "60000,00"
+    assert first["Référentiel de programmation"] == "BG00/03490101B501"
+    assert first["Centre de coûts"] == "#"
+    # cp1252 decoded: accents and the en dash of the title are intact; the unnamed column is the label.
+    assert first["Fournisseur titulaire principal (EJ) (libellé)"] == "Cabinet Études & Conseil"
+    assert read.fields["fournisseur_libelle"] == "Fournisseur titulaire principal (EJ) (libellé)"
+    assert read.fields["montant"] == "EUR"
+    assert read.data.iloc[4]["EUR"] == "12 500,50"
+    assert all(isinstance(v, str) for v in read.data.drop(columns=LINE).to_numpy().ravel())
+    assert read.cell(16, "EUR") == "ligne 16"
+
+
+def test_inf_bud_53_cp_and_comma_delimited_utf8() -> None:
+    cp = read_chorus_file(FIXTURES / "inf-bud-53-cp_2024.csv", "x")
+    comma = read_chorus_file(FIXTURES / "inf-bud-53-cp_2025-S1.csv", "y")
+
+    assert cp.layout == INF_BUD_53_CP
+    assert comma.layout == INF_BUD_53_CP
+    assert cp.data[LINE].tolist() == list(range(4, 13))
+    assert cp.data.iloc[2]["Date comptable du SF"] == "45500"
+    assert comma.data[LINE].tolist() == [2, 3, 4, 5]
+    # A quoted value keeps its comma: the decimal comma of a comma-delimited file.
+    assert comma.data.iloc[0]["EUR"] == "15000,00"
+    assert comma.data.iloc[0]["Fournisseur payé (DP) (libellé)"] == "Cabinet Études & Conseil"
+
+
+def test_aife_files_quoted_with_bom_or_cp1252() -> None:
+    cp = read_chorus_file(FIXTURES / "aife-cp_2025.csv", "x")
+    ae = read_chorus_file(FIXTURES / "aife-ae.csv", "y")
+
+    assert cp.layout == AIFE_CP
+    assert ae.layout == AIFE_AE
+    assert cp.fields["programme"] == "Centre financier - Programme (Clé)"  # BOM not glued to the first header
+    assert cp.data["Centre financier - Programme (Clé)"].tolist() == ["349", "0349", "0349"]
+    assert cp.data["Montant payé (EUR)"].tolist() == ["5000,00", "700,00", "900,00"]
+    assert ae.data["Montant engagé (EUR)"].tolist() == ["4000,00", "3000,00", "3000,00"]
+
+
+def test_header_labels_are_matched_tolerantly(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text("  centre financier - programme (clé) ;CENTRE FINANCIER - CLÉ (NON COMPOSÉE);Domaine fonctionnel - Clé;"
+                    "Référentiel  de programmation - Clé (non composée);n° ej;N° poste EJ;"
+                    "Compte budgétaire - Clé (non composée);Montant engagé (€)\n"
+                    "0349;0349-CDBU-DITP;0349-01;03490101B501;1300000001;1;31;10,00\n", encoding="utf-8")
+
+    read = read_chorus_file(path, "x")
+
+    assert read.layout == AIFE_AE
+    assert read.fields["montant"] == "Montant engagé (€)"
+
+
+def test_workbook_values_become_text(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Restitution"
+    ws.append(["Pilotage de la gestion – vue détaillée"])
+    ws.append(["Programme 0349"])
+    ws.append([])
+    ws.append(["Programme", "Domaine fonctionnel", "Centre de coûts", "Référentiel de programmation", "N° EJ",
+               "Date de réplication", "N° poste EJ", "Compte budgétaire", "EUR"])
+    ws.append([349, "0349-01", "#", "BG00/03490101B501", 1300000001, dt.datetime(2024, 3, 15), 1, "PCE/31", 22500.12])
+    ws.append(["0349", "0349-01", "#", "03490101B501", "1300000002", 45500, "10", "31", -150])
+    ws.append([])
+    wb.save(tmp_path / "ae.xlsx")
+
+    read = read_chorus_file(tmp_path / "ae.xlsx", "x")
+
+    assert (read.layout, read.sheet, read.findings) == (INF_BUD_53_AE, "Restitution", [])
+    assert read.data[LINE].tolist() == [5, 6]
+    assert read.data["N° EJ"].tolist() == ["1300000001", "1300000002"]  # a number typed as such, read as text
+    assert read.data["Date de réplication"].tolist() == ["2024-03-15", "45500"]
+    assert read.data["EUR"].tolist() == ["22500.12", "-150"]
+    assert read.data["Programme"].tolist() == ["349", "0349"]
+    assert read.cell(6, "EUR") == "I6"
+
+
+def test_unknown_layout_names_the_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text("Programme;Référentiel de programmation;N° EJ;N° poste EJ;EUR\n0349;x;1300000001;1;10\n",
+                    encoding="utf-8")
+
+    read = read_chorus_file(path, "x")
+
+    assert read.layout is None
+    assert slugs(read) == ["chorus-unknown-layout"]
+    assert "« Date de réplication »" in read.findings[0].message
+    assert "ligne 1" in read.findings[0].message
+    assert read.data.empty
+
+
+def test_a_shifted_line_is_reported_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(
+        "Programme,Référentiel de programmation,N° EJ,Date de réplication,N° poste EJ,EUR\n"
+        '0349,03490101B501,1300000001,01/02/2024,1,"10,00"\n'
+        "0349,03490101B501,1300000002,01/02/2024,1,10,00\n",  # unquoted decimal comma: one cell too many
+        encoding="utf-8",
+    )
+
+    read = read_chorus_file(path, "x")
+
+    assert read.layout == INF_BUD_53_AE
+    assert read.data[LINE].tolist() == [2]
+    assert slugs(read) == ["chorus-unreadable-line"]
+    assert (read.findings[0].cell, read.findings[0].row) == ("ligne 3", 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("vide.csv", b""),
+        ("binaire.csv", b"PK\x03\x04\x00\x00garbage"),
+        ("encodage.csv", "N° EJ;EUR\n".encode() + b"\x81\x8d\xff\xfe\n"),
+        ("faux.xlsx", b"ceci n'est pas un classeur"),
+        ("restitution.pdf", b"%PDF-1.4"),
+    ],
+)
+def test_unreadable_files_give_a_french_finding(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    read = read_chorus_file(path, "x")
+
+    assert read.layout is None
+    assert slugs(read) == ["chorus-unreadable-file"]
+    assert read.findings[0].file == name
+    assert read.findings[0].message
+
+
+def test_missing_file_is_a_finding(tmp_path: Path) -> None:
+    assert slugs(read_chorus_file(tmp_path / "absent.csv", "x")) == ["chorus-unreadable-file"]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus of real-world workbooks not available")
+def test_real_world_workbooks_are_refused_without_crashing() -> None:
+    for path in sorted(CORPUS.iterdir()):
+        read = read_chorus_file(path, "x")
+        assert read.layout is None, path.name
+        assert slugs(read) in (["chorus-unreadable-file"], ["chorus-unknown-layout"]), path.name
