@@ -31,8 +31,8 @@ class CheckResult:
 
 def check_files(files: Sequence[Path], referentiel_path: Path | None) -> CheckResult:
     """Assess the files exactly as the central run does (same reader, same rules, same messages)."""
+    from ftap_pipeline.io.intake import read_returns
     from ftap_pipeline.io.referentiel_reader import read_referentiel
-    from ftap_pipeline.pipeline import read_returns
 
     referentiel = read_referentiel(referentiel_path) if referentiel_path else None
     items = read_returns(list(files), workers=min(2, len(files)))

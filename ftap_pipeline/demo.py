@@ -599,7 +599,22 @@ def _inject_movements(projects: Sequence[_Project]) -> dict[str, str]:
     ej = max((e for e in project.ejs if e.ftap and e.date <= CUTOFF), key=lambda e: (e.date, e.number))
     ej.in_chorus = False
     expected[ej.number] = enums.ABSENT_DE_CHORUS
+    # The extracts were downloaded in July: an engagement and a payment dated after the cut-off are in them.
+    ftap = [e for p in projects for e in p.ejs if e.ftap]
+    _move(min((e for e in ftap if e.date > CUTOFF), key=lambda e: (e.date, e.number)), _weekday(dt.date(2025, 7, 1)))
+    _, _, late = min((p.date, e.number, p) for e in ftap if e.date <= CUTOFF for p in e.payments() if p.date > CUTOFF)
+    late.date = _weekday(dt.date(2025, 7, 2))
     return expected
+
+
+def _move(ej: _EJ, day: dt.date) -> None:
+    """Re-date an engagement, its movements and payments keeping their intervals."""
+    delta = day - ej.date
+    ej.date = day
+    for poste in ej.postes:
+        poste.ae = [(d + delta, cents) for d, cents in poste.ae]
+        for p in poste.payments:
+            p.date += delta
 
 
 # --- the référentiel ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ftap_pipeline import __version__
 from ftap_pipeline.contract.findings import Finding, Severity
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core import report as rpt
-from ftap_pipeline.core.assess import Assessment, ReturnInput, assess_returns
+from ftap_pipeline.core.assess import Assessment, assess_returns
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.core.report_spec import WorkbookSpec
 from ftap_pipeline.core.select import ReturnRecord, missing_returns, standing_returns
@@ -28,8 +28,8 @@ from ftap_pipeline.io import intake
 from ftap_pipeline.io.atomic import write_text
 from ftap_pipeline.io.csv_writer import write_csv
 from ftap_pipeline.io.excel_writer import write_workbook
+from ftap_pipeline.io.intake import read_returns
 from ftap_pipeline.io.referentiel_reader import read_referentiel
-from ftap_pipeline.io.workbook_reader import read_isolated
 
 RETURNS_DIR, CHORUS_DIR, REFERENCE_FILE = "remontees", "chorus", Path("reference") / "referentiel.xlsx"
 PACKAGES = ("ftap-pipeline", "pandas", "pandera", "openpyxl", "xlsxwriter", "python-calamine", "prefect")
@@ -66,21 +66,6 @@ class Built:
     workbook: WorkbookSpec
     feedback: dict[str, WorkbookSpec]
     manifest: dict[str, object]
-
-
-def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
-    """Read return files in isolated worker processes; unreadable ones carry their reason."""
-    outcomes = read_isolated(list(paths), workers=workers)
-    items = []
-    for path, outcome in zip(paths, outcomes, strict=True):
-        sha = intake.sha256_of(path)
-        if outcome.workbook is not None:
-            items.append(ReturnInput(path.name, sha, workbook=outcome.workbook))
-        else:
-            err = outcome.error
-            items.append(ReturnInput(path.name, sha, error_slug=err.slug if err else "file-unreadable",
-                                     error_message=err.message if err else "Fichier illisible."))
-    return items
 
 
 def ingest(config: RunConfig) -> Ingested:
@@ -219,4 +204,4 @@ def run_report(config: RunConfig) -> Path:
     built = build(ingested, config)
     return publish(built, ingested, config)
 
-__all__ = ["Built", "Finding", "Ingested", "RunConfig", "build", "ingest", "publish", "read_returns", "run_report"]
+__all__ = ["Built", "Finding", "Ingested", "RunConfig", "build", "ingest", "publish", "run_report"]

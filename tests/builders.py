@@ -90,7 +90,7 @@ def write(tmp: Path, name: str, proj: dict[str, Any] | None = None,
 
 def assess_files(paths: list[Path], ref: Referentiel | None = None, cutoff: dt.date | None = dt.date(2025, 6, 30)
                  ) -> Assessment:
-    from ftap_pipeline.pipeline import read_returns
+    from ftap_pipeline.io.intake import read_returns
 
     return assess_returns(read_returns(paths, workers=1), ref if ref is not None else referentiel(), cutoff)
 

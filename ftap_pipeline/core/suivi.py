@@ -98,6 +98,8 @@ def suivi_aecp(declared: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date
     df["env_cp_cum"] = grouped["env_cp"].cumsum()
     df["ae_cum"] = grouped["ae"].cumsum() + grouped["retraits"].cumsum()
     df["cp_cum"] = grouped["cp"].cumsum()
+    amounts = [c for c in df.columns if c not in KEYS]
+    df[amounts] = df[amounts].round(2)
     df["taux_ae"] = _rate(df["ae"], df["env_ae"])
     df["taux_cp"] = _rate(df["cp"], df["env_cp"])
     df["alerte"] = [_alerts(r) for r in df.itertuples()]

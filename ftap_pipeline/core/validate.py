@@ -101,8 +101,9 @@ def _duplicate_keys(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> None:
         p = by_file[str(file)]
         rows = sorted(int(r) for r in group[ROW])
         for row in rows:
-            others = ", ".join(str(r) for r in rows if r != row)
-            p.add("duplicate-key", f"L'EJ {ej} figure plusieurs fois pour l'exercice {exercice} (lignes {others} aussi) ; "
+            others = [str(r) for r in rows if r != row]
+            where = f"ligne{'s' if len(others) > 1 else ''} {', '.join(others)}"
+            p.add("duplicate-key", f"L'EJ {ej} figure plusieurs fois pour l'exercice {exercice} ({where} aussi) ; "
                                    "toutes ces lignes sont écartées.",
                   sheet=p.sheet_names.get("consommation", "Consommation"), cell=p.cell("consommation", row, "ej"),
                   field=layout.CONSOMMATION.field("ej").label, value=str(ej), row=row)

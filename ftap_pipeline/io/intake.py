@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
+
+from ftap_pipeline.core.assess import ReturnInput
+from ftap_pipeline.io.workbook_reader import read_isolated
 
 #: Lock and temporary files that office suites leave beside an open workbook.
 _LOCK_PREFIXES = ("~$", ".~lock", ".~", "~")
@@ -26,3 +30,18 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
+    """Read return files in isolated worker processes; unreadable ones carry their reason."""
+    outcomes = read_isolated(list(paths), workers=workers)
+    items = []
+    for path, outcome in zip(paths, outcomes, strict=True):
+        sha = sha256_of(path)
+        if outcome.workbook is not None:
+            items.append(ReturnInput(path.name, sha, workbook=outcome.workbook))
+        else:
+            err = outcome.error
+            items.append(ReturnInput(path.name, sha, error_slug=err.slug if err else "file-unreadable",
+                                     error_message=err.message if err else "Fichier illisible."))
+    return items

@@ -20,6 +20,7 @@ from ftap_pipeline.io.chorus_reader import read_chorus_file
 D = dt.date
 NAN = float("nan")
 SITUATION = D(2025, 6, 30)
+JUNE = D(2024, 6, 1)
 OK_CODES = {"centre_financier": "0349-CDBU-DITP", "domaine_fonctionnel": "0349-01", "activite": "03490101B501"}
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
 
@@ -49,8 +50,8 @@ def line(project: str, ej: str, ae: float, cp: float, **kw: Any) -> dict[str, An
 
 def movements(*rows: dict[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=list(MOVEMENT_COLUMNS))
-    types = {"annee": "Int64", "titre": "Int64", "line": "int64", "montant": "float64", "in_dispositif": bool,
-             "date": object}
+    types: dict[str, Any] = {"annee": "Int64", "titre": "Int64", "line": "int64", "montant": "float64",
+                             "in_dispositif": bool, "date": object}
     frame = frame.astype({c: types.get(c, str) for c in MOVEMENT_COLUMNS})
     return ChorusMovementsSchema.validate(frame)
 
@@ -58,7 +59,7 @@ def movements(*rows: dict[str, Any]) -> pd.DataFrame:
 _lines = iter(range(2, 10_000))
 
 
-def mv(ej: str, kind: str, montant: float, *, date: dt.date | None = D(2024, 6, 1), annee: int | None = None,
+def mv(ej: str, kind: str, montant: float, *, date: dt.date | None = JUNE, annee: int | None = None,
        dispositif: bool = True, **kw: Any) -> dict[str, Any]:
     row = {
         "source": "chorus.csv", "sha256": "sha", "line": next(_lines),
@@ -73,12 +74,12 @@ def mv(ej: str, kind: str, montant: float, *, date: dt.date | None = D(2024, 6, 
     return row
 
 
-def rows_of(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def rows_of(frame: pd.DataFrame) -> dict[str, dict[Any, Any]]:
     """Rows keyed by `project/EJ/status`, so that a test reads one row by its meaning."""
     return {f"{r['Identifiant du projet']}/{r['N° EJ']}/{r['Statut']}": r for r in frame.to_dict("records")}
 
 
-def amounts(row: dict[str, Any]) -> tuple[float, ...]:
+def amounts(row: dict[Any, Any]) -> tuple[float, ...]:
     return tuple(row[c] for c in COLUMNS if c.endswith("(€)"))
 
 
