@@ -15,6 +15,28 @@ from pathlib import Path
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+#: argparse's own words, in French: users read `--help` and error messages.
+_ARGPARSE_FR = {
+    "usage: ": "usage : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "afficher cette aide et quitter",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (possibles : %(choices)s)",
+    "expected one argument": "une valeur est attendue",
+    "argument %(argument_name)s: %(message)s": "option %(argument_name)s : %(message)s",
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r",
+}
+
+
+def _translate(message: str) -> str:
+    return _ARGPARSE_FR.get(message, message)
+
+
+argparse._ = _translate  # type: ignore[attr-defined]
+
 
 def _period(text: str) -> str:
     from ftap_pipeline.core.period import Period

@@ -88,7 +88,7 @@ class _Indicator:
     cible: float
     methode: str
     #: Share of the way to the target reached at the end (0: flat, negative: worse).
-    atteinte: float = 1.0
+    atteinte: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,11 @@ _DEL, _SAT, _STOCK = "Délai moyen de traitement", "Part des agents satisfaits d
 Q, W = enums.AXE_QUALITE, enums.AXE_TRAVAIL
 
 
-def _quality(what: str, ref: float, cible: float, atteinte: float = 1.0) -> _Indicator:
+def _quality(what: str, ref: float, cible: float, atteinte: float = 0.9) -> _Indicator:
     return _Indicator(f"{_DEL} {what}", Q, "jours", "Baisse", ref, cible, "Statistique directe", atteinte)
 
 
-def _work(ref: float, cible: float, atteinte: float = 1.0) -> _Indicator:
+def _work(ref: float, cible: float, atteinte: float = 0.9) -> _Indicator:
     return _Indicator(_SAT, W, "%", "Hausse", ref, cible, "Enquête", atteinte)
 
 
@@ -452,7 +452,7 @@ def _financement(project: _Project) -> list[dict[str, object]]:
     cp: dict[tuple[int, str, int, str, str], int] = defaultdict(int)
     for ej in project.ejs:
         ae[(ej.date.year, ej.categorie, ej.titre, ej.objet, ej.financeur)] += ej.planned
-        paid = [p for p in ej.payments()]
+        paid = list(ej.payments())
         total = sum(p.cents for p in paid)
         for p in paid:
             cp[(p.date.year, ej.categorie, ej.titre, ej.objet, ej.financeur)] += round(ej.planned * p.cents / total)

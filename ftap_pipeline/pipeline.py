@@ -15,17 +15,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from ftap_pipeline import __version__
+from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.findings import Finding, Severity
-from ftap_pipeline.contract.referentiel import Referentiel
+from ftap_pipeline.contract.referentiel import P_TOLERANCE, Referentiel
 from ftap_pipeline.core import report as rpt
 from ftap_pipeline.core.assess import Assessment, assess_returns
+from ftap_pipeline.core.chorus import normalise_movements
 from ftap_pipeline.core.period import Period
+from ftap_pipeline.core.rapprochement import chorus_totals, reconcile_ejs
 from ftap_pipeline.core.report_spec import WorkbookSpec
 from ftap_pipeline.core.select import ReturnRecord, missing_returns, standing_returns
 from ftap_pipeline.core.suivi import declared_lines, suivi_aecp, suivi_tranches, tableau_financement
 from ftap_pipeline.io import intake
 from ftap_pipeline.io.atomic import write_text
+from ftap_pipeline.io.chorus_reader import ChorusRead, read_chorus_files
 from ftap_pipeline.io.csv_writer import write_csv
 from ftap_pipeline.io.excel_writer import write_workbook
 from ftap_pipeline.io.intake import read_returns
@@ -57,6 +63,7 @@ class RunConfig:
 class Ingested:
     referentiel: Referentiel
     assessment: Assessment
+    chorus: list[ChorusRead]
     inputs: list[dict[str, object]]
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -74,12 +81,14 @@ def ingest(config: RunConfig) -> Ingested:
     referentiel = read_referentiel(config.inputs / REFERENCE_FILE)
     paths = intake.discover(config.inputs / RETURNS_DIR)
     items = read_returns(paths, config.workers)
+    chorus = read_chorus_files(intake.discover(config.inputs / CHORUS_DIR), workers=config.workers)
     t1 = time.perf_counter()
     assessment = assess_returns(items, referentiel, config.cutoff)
     t2 = time.perf_counter()
-    inputs = [{"fichier": f"{RETURNS_DIR}/{i.file}", "sha256": i.sha256} for i in items]
+    inputs: list[dict[str, object]] = [{"fichier": f"{RETURNS_DIR}/{i.file}", "sha256": i.sha256} for i in items]
+    inputs += [{"fichier": f"{CHORUS_DIR}/{c.file}", "sha256": c.sha256, "format": c.layout} for c in chorus]
     inputs.append({"fichier": str(REFERENCE_FILE), "sha256": referentiel.sha256})
-    return Ingested(referentiel, assessment, inputs, {"lecture": t1 - t0, "validation": t2 - t1})
+    return Ingested(referentiel, assessment, chorus, inputs, {"lecture": t1 - t0, "validation": t2 - t1})
 
 
 def porteur_key(name: str) -> str:
@@ -105,7 +114,12 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     starts = {r.project_id: _start_of(assessment, r) for r in standing.values() if r.project_id}
     missing = missing_returns(assessment.records, ref.projets, starts, config.period, config.cutoff)
     declared = declared_lines(assessment.frames["consommation"], standing, ref.nomenclature)
-    suivi = suivi_aecp(declared, ref, config.cutoff)
+    movements, chorus_findings = normalise_movements(ingested.chorus, ref, config.cutoff)
+    chorus_findings = [f for c in ingested.chorus for f in c.findings] + chorus_findings
+    rapprochement, reconcile_findings = reconcile_ejs(declared, movements, ref, ref.parameter(P_TOLERANCE))
+    chorus_findings += reconcile_findings
+    totals = chorus_totals(movements, declared) if ingested.chorus else None
+    suivi = suivi_aecp(declared, ref, config.cutoff, totals)
     tranches = suivi_tranches(suivi, ref, config.cutoff)
     tableau = tableau_financement(declared, ref, config.cutoff)
     manifest = _manifest(ingested, config)
@@ -113,8 +127,9 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
                       manifest_lines=_manifest_lines(manifest))
     workbook = rpt.consolidated_workbook(assessment=assessment, referentiel=ref, run=run, suivi=suivi,
                                          tranches=tranches, tableau=tableau, standing=standing,
-                                         missing_findings=missing, rapprochement=None)
-    feedback = _feedback(assessment.records, ref, run)
+                                         missing_findings=missing, rapprochement=rapprochement,
+                                         chorus_findings=chorus_findings)
+    feedback = _feedback(assessment.records, ref, run, rapprochement)
     ingested.timings["rapprochement"] = time.perf_counter() - t0
     return Built(workbook, feedback, manifest)
 
@@ -127,7 +142,9 @@ def _start_of(assessment: Assessment, record: ReturnRecord) -> dt.date | None:
     return None
 
 
-def _feedback(records: Sequence[ReturnRecord], ref: Referentiel, run: rpt.RunInfo) -> dict[str, WorkbookSpec]:
+def _feedback(records: Sequence[ReturnRecord], ref: Referentiel, run: rpt.RunInfo,
+              rapprochement: pd.DataFrame) -> dict[str, WorkbookSpec]:
+    """One workbook per porteur with anomalies in its returns or discrepancies on its EJs."""
     groups: dict[str, list[ReturnRecord]] = {}
     names: dict[str, str] = {}
     for r in records:
@@ -135,8 +152,15 @@ def _feedback(records: Sequence[ReturnRecord], ref: Referentiel, run: rpt.RunInf
         key = porteur_key(name)
         names[key] = name
         groups.setdefault(key, []).append(r)
-    return {key: rpt.feedback_workbook(names[key], group, run) for key, group in sorted(groups.items())
-            if any(f.severity is not Severity.INFORMATION for r in group for f in r.findings)}
+    out = {}
+    for key, group in sorted(groups.items()):
+        projects = {r.project_id for r in group if r.project_id}
+        gaps = rapprochement[rapprochement["Identifiant du projet"].isin(projects)
+                             & ~rapprochement["Statut"].isin([enums.CONCORDANT, enums.HORS_DISPOSITIF])]
+        if gaps.empty and not any(f.severity is not Severity.INFORMATION for r in group for f in r.findings):
+            continue
+        out[key] = rpt.feedback_workbook(names[key], group, run, gaps)
+    return out
 
 
 def _manifest(ingested: Ingested, config: RunConfig) -> dict[str, object]:

@@ -24,6 +24,7 @@ from ftap_pipeline.contract.enums import (
 )
 from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.core.parsing import format_eur
 
 COLUMNS: Final = (
     "Identifiant du projet",
@@ -113,15 +114,15 @@ def _declared_row(
     elif abs(gap_ae) > tolerance or abs(gap_cp) > tolerance:
         status = ECART
         which = " et ".join(n for n, g in (("les AE", gap_ae), ("les CP", gap_cp)) if abs(g) > tolerance)
-        notes.append(f"Écart au-delà de la tolérance de {_eur(tolerance)} sur {which}.")
+        notes.append(f"Écart au-delà de la tolérance de {format_eur(tolerance)} sur {which}.")
     else:
         status = CONCORDANT
     if len(outside):
-        notes.append(f"Dans Chorus, {_eur(outside['ae'].sum())} d'AE et {_eur(outside['cp'].sum())} de CP de "
+        notes.append(f"Dans Chorus, {format_eur(outside['ae'].sum())} d'AE et {format_eur(outside['cp'].sum())} de CP de "
                      f"l'EJ sont imputés hors du dispositif ({_imputations(outside)}).")
     if len(later):
         notes.append(f"Chorus compté jusqu'au {situation:%d/%m/%Y}, date de situation de la remontée : "
-                     f"{_eur(later['ae'].sum())} d'AE et {_eur(later['cp'].sum())} de CP enregistrés depuis.")
+                     f"{format_eur(later['ae'].sum())} d'AE et {format_eur(later['cp'].sum())} de CP enregistrés depuis.")
     if others:
         notes.append(f"EJ déclaré aussi par {', '.join(others)}.")
     if ej in overdrawn:
@@ -190,8 +191,8 @@ def _cp_exceeding_ae(moves: pd.DataFrame) -> tuple[set[str], list[Finding]]:
         first = group.sort_values(["kind", "source", "line"], ascending=[False, True, True]).iloc[0]
         findings.append(finding(
             "chorus-cp-exceeds-ae",
-            f"Dans Chorus, l'EJ {ej} cumule {_eur(cp)} de CP pour {_eur(ae)} d'AE : "
-            f"{_eur(cp - ae)} payés au-delà de l'engagement.",
+            f"Dans Chorus, l'EJ {ej} cumule {format_eur(cp)} de CP pour {format_eur(ae)} d'AE : "
+            f"{format_eur(cp - ae)} payés au-delà de l'engagement.",
             file=str(first["source"]), sha256=str(first["sha256"]), field="N° EJ", value=str(ej),
         ))
     return overdrawn, findings
@@ -252,9 +253,3 @@ def _missing(value: object) -> bool:
 def _cents(value: float) -> float:
     """Rounded to the cent, without the `-0.0` a sum of opposite amounts can leave."""
     return NAN if math.isnan(value) else round(float(value), 2) + 0.0
-
-
-def _eur(value: float) -> str:
-    """`1 234,50 €`, as a French reader writes it."""
-    text = f"{_cents(value):,.2f}".replace(",", " ").replace(".", ",")
-    return f"{text} €"

@@ -196,7 +196,8 @@ def synthese_facts(records: Sequence[ReturnRecord], suivi: pd.DataFrame, run: Ru
     )
 
 
-def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], run: RunInfo) -> WorkbookSpec:
+def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], run: RunInfo,
+                      discrepancies: pd.DataFrame | None = None) -> WorkbookSpec:
     """The porteur's own workbook: a summary on top, then each finding with its cell and what to do."""
     findings = [f for r in records for f in r.findings]
     project_of = {r.file: r.project_id for r in records}
@@ -210,9 +211,16 @@ def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], run: RunInf
     sheet = SheetSpec("Retour", facts=tuple(facts),
                       intro="Retour de la DITP sur vos remontées FTAP : corrigez les cellules indiquées puis renvoyez "
                             "le fichier avec un numéro de version supérieur.",
-                      tables=(TableSpec("Anomalies", ANOMALIES_COLUMNS, _finding_rows(findings, project_of)),
+                      tables=(TableSpec("Anomalies", ANOMALIES_COLUMNS, _finding_rows(findings, project_of),
+                                        title="Anomalies, par remontée, feuille et cellule"),
                               remontees_table(records)))
-    return WorkbookSpec(title=f"Retour sur les remontées FTAP — {porteur} — {run.period}", sheets=(sheet,),
+    sheets = [sheet]
+    if discrepancies is not None and not discrepancies.empty:
+        table = rapprochement_table(discrepancies)
+        sheets.append(SheetSpec("Rapprochement Chorus", tables=(table,),
+                                intro="EJ de vos projets dont la déclaration ne concorde pas avec Chorus : vérifiez les "
+                                      "montants déclarés et l'imputation dans Chorus."))
+    return WorkbookSpec(title=f"Retour sur les remontées FTAP — {porteur} — {run.period}", sheets=tuple(sheets),
                         created=run.cutoff, subject="Anomalies des remontées FTAP")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -17,6 +18,7 @@ import pandas as pd
 
 from ftap_pipeline.contract.chorus_schema import LAYOUTS, ChorusLayout
 from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.io.isolation import map_isolated
 from ftap_pipeline.io.workbook_reader import (
     ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
@@ -51,10 +53,10 @@ class ChorusRead:
     date1904: bool = False
 
     def cell(self, line: int, column: str) -> str:
-        """Where a value sits, as a person finds it: `ligne 12` in a CSV file, `K14` in a workbook."""
+        """Where a value sits, as a person finds it: `ligne 12` in a CSV file, `Feuil1!K14` in a workbook."""
         if not self.sheet:
             return f"ligne {line}"
-        return a1(line - 1, list(self.data.columns).index(column))
+        return f"{self.sheet}!{a1(line - 1, list(self.data.columns).index(column))}"
 
 
 def read_chorus_file(path: Path, sha256: str) -> ChorusRead:
@@ -216,7 +218,7 @@ def _build(path: Path, sha256: str, rows: _Rows, index: int, layout: ChorusLayou
         if not any(cells):
             continue  # blank and trailing empty lines
         if any(cells[len(names):]):
-            where = {"cell": f"ligne {line}"} if not sheet else {"sheet": sheet, "cell": a1(line - 1, len(names))}
+            where = {"cell": f"ligne {line}"} if not sheet else {"sheet": sheet, "cell": f"{sheet}!{a1(line - 1, len(names))}"}
             findings.append(finding(
                 "chorus-unreadable-line",
                 f"La ligne {line} compte {len(cells)} valeurs pour {len(names)} colonnes d'en-tête : ses colonnes "
@@ -244,3 +246,21 @@ def _failed(path: Path, sha256: str, slug: str, message: str) -> ChorusRead:
         path.name, sha256, None, pd.DataFrame({LINE: pd.Series([], dtype="int64")}),
         [finding(slug, message, file=path.name, sha256=sha256)],
     )
+
+
+def _read_path(path: Path) -> ChorusRead:
+    from ftap_pipeline.io.intake import sha256_of
+
+    return read_chorus_file(path, sha256_of(path))
+
+
+def _crashed(path: Path) -> ChorusRead:
+    from ftap_pipeline.io.intake import sha256_of
+
+    return _failed(path, sha256_of(path), "chorus-unreadable-file",
+                   "La restitution a fait échouer le lecteur : elle est endommagée.")
+
+
+def read_chorus_files(paths: Sequence[Path], *, workers: int = 2) -> list[ChorusRead]:
+    """Read every restitution in isolated worker processes (see `io.isolation`)."""
+    return map_isolated(_read_path, paths, _crashed, workers=workers)

@@ -27,7 +27,8 @@ from ftap_pipeline.core.parsing import DATE_MAX, DATE_MIN
 
 #: Never let xlsxwriter reinterpret a text: an EJ "0123456789" or a code "0349-01" stays what it is.
 WORKBOOK_OPTIONS: Final = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
-#: Input rows prepared (formats, lists, unlocked cells) under each table header.
+#: Input rows under each table header that carry the drop-down lists and checks (formats and unlocking
+#: are set on whole columns, so lines added below still get them).
 INPUT_ROWS: Final = 200
 #: Creation date of the blank template: the format's reference date (the contract's signature), not the clock.
 TEMPLATE_CREATED: Final = dt.datetime(2023, 7, 31)
@@ -231,22 +232,24 @@ def _protect(ws: _Worksheet) -> None:
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 
-def _write_value(ws: _Worksheet, row: int, col: int, f: Field, value: object, formats: _Formats) -> None:
+def _write_value(ws: _Worksheet, row: int, col: int, f: Field, value: object, formats: _Formats, *,
+                 shaded: bool) -> None:
     """Write a value with the type it has (a number stays a number); an EJ is always text."""
     num_format = _num_format(f)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        ws.write_blank(row, col, None, formats.cell(num_format))
+        if shaded:
+            ws.write_blank(row, col, None, formats.cell(num_format, shaded=shaded))
     elif f.kind is Kind.EJ:
         text = str(int(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-        ws.write_string(row, col, text, formats.cell("@"))
+        ws.write_string(row, col, text, formats.cell("@", shaded=shaded))
     elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, formats.cell(num_format))
+        ws.write_boolean(row, col, value, formats.cell(num_format, shaded=shaded))
     elif isinstance(value, (int, float, Decimal)):
-        ws.write_number(row, col, float(value), formats.cell(num_format))
+        ws.write_number(row, col, float(value), formats.cell(num_format, shaded=shaded))
     elif isinstance(value, (dt.date, dt.datetime)):
-        ws.write_datetime(row, col, value, formats.cell(layout.DATE_FORMAT))
+        ws.write_datetime(row, col, value, formats.cell(layout.DATE_FORMAT, shaded=shaded))
     else:
-        ws.write_string(row, col, str(value), formats.cell(num_format))
+        ws.write_string(row, col, str(value), formats.cell(num_format, shaded=shaded))
 
 
 def _write_form(ws: _Worksheet, projet: Mapping[str, object], formats: _Formats, lists: _ListColumns) -> None:
@@ -261,7 +264,7 @@ def _write_form(ws: _Worksheet, projet: Mapping[str, object], formats: _Formats,
     ws.set_row(0, 22)
     for i, f in enumerate(layout.PROJET.fields, start=1):
         ws.write_string(i, 0, f.label, formats.named("label"))
-        _write_value(ws, i, 1, f, projet.get(f.key), formats)
+        _write_value(ws, i, 1, f, projet.get(f.key), formats, shaded=True)
         _add_validation(ws, i, 1, i, _validation(layout.PROJET.key, f, lists))
     ws.freeze_panes(1, 0)
     _protect(ws)
@@ -269,11 +272,11 @@ def _write_form(ws: _Worksheet, projet: Mapping[str, object], formats: _Formats,
 
 def _write_table(ws: _Worksheet, spec: SheetLayout, rows: Sequence[Mapping[str, object]], formats: _Formats,
                  lists: _ListColumns) -> None:
-    """A table sheet: the header on row 1, one line per row from row 2, then blank input rows."""
+    """A table sheet: the header on row 1 (locked), one line per row from row 2, input columns unlocked."""
     keys = {f.key for f in spec.fields}
     last = max(INPUT_ROWS, len(rows))
     for col, f in enumerate(spec.fields):
-        ws.set_column(col, col, f.width)
+        ws.set_column(col, col, f.width, formats.cell(_num_format(f), shaded=False))
         ws.write_string(0, col, f.label, formats.named("header"))
         _add_validation(ws, 1, col, last, _validation(spec.key, f, lists))
     ws.set_row(0, 32)
@@ -282,10 +285,7 @@ def _write_table(ws: _Worksheet, spec: SheetLayout, rows: Sequence[Mapping[str, 
         if unknown:
             raise ValueError(f"unknown {spec.name} column key(s): {sorted(unknown)}")
         for col, f in enumerate(spec.fields):
-            _write_value(ws, i, col, f, row.get(f.key), formats)
-    for i in range(len(rows) + 1, last + 1):
-        for col, f in enumerate(spec.fields):
-            ws.write_blank(i, col, None, formats.cell(_num_format(f)))
+            _write_value(ws, i, col, f, row.get(f.key), formats, shaded=False)
     ws.freeze_panes(1, 0)
     _protect(ws)
 
@@ -318,8 +318,8 @@ def _instructions() -> list[tuple[str, str]]:
         ("title", "Remontée trimestrielle des projets accompagnés par la DITP et financés par le FTAP "
                   "(programme 349)"),
         ("small", f"{FORMAT_VERSION}. Ce classeur est le modèle officiel : ne renommez ni les feuilles ni les "
-                  "colonnes, n'en supprimez pas. Les cellules à saisir sont sur fond jaune pâle ; les listes "
-                  "déroulantes donnent les valeurs admises."),
+                  "colonnes, n'en supprimez pas. Les feuilles sont protégées sans mot de passe : seules les cellules "
+                  "à saisir sont modifiables. Les listes déroulantes donnent les valeurs admises."),
         ("heading", "1. Principe"),
         ("text", "Un classeur = un projet × un trimestre. Renseignez une remontée par trimestre civil pour chaque "
                  "projet, à partir du trimestre où commence l'accompagnement, et jusqu'à ce que la DITP vous "
@@ -331,8 +331,8 @@ def _instructions() -> list[tuple[str, str]]:
                  "lignes depuis le début du projet, mises à jour. La DITP calcule elle-même les évolutions d'un "
                  "trimestre à l'autre."),
         ("heading", "2. Feuille Projet"),
-        ("text", "Une ligne par champ : le libellé en colonne A, la valeur en colonne B. L'identifiant du projet "
-                 "(AP-AAAA-NN) est celui attribué par le comité de pilotage ; la période s'écrit AAAA-Tn "
+        ("text", "Une ligne par champ : le libellé en colonne A, la valeur en colonne B (fond jaune pâle). "
+                 "L'identifiant du projet (AP-AAAA-NN) est celui attribué par le comité de pilotage ; la période s'écrit AAAA-Tn "
                  "(ex. 2025-T2) ; la date de situation tombe dans ce trimestre, normalement son dernier jour. "
                  "Le courriel du chef de projet reçoit le retour d'anomalies."),
         ("heading", "3. Feuille Financement"),

@@ -10,8 +10,6 @@ and must take down only its worker, never the run.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ __all__ = ["CellFlag", "RawSheet", "RawWorkbook", "ReadError", "a1", "a1_to_inde
 from defusedxml import ElementTree as SafeET
 
 from ftap_pipeline.core.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
+from ftap_pipeline.io.isolation import map_isolated
 
 #: Largest accepted input file; above it the file is refused before any parsing.
 MAX_FILE_BYTES: Final = 50 * 1024 * 1024
@@ -184,30 +183,11 @@ def _read_one(path: Path) -> ReadOutcome:
         return ReadOutcome(path, error=ReadError("file-unreadable", message))
 
 
+def _crashed(path: Path) -> ReadOutcome:
+    return ReadOutcome(path, error=ReadError(
+        "file-unreadable", "Le classeur a fait échouer le lecteur : il est endommagé ou malveillant."))
+
+
 def read_isolated(paths: Sequence[Path], *, workers: int = 2) -> list[ReadOutcome]:
     """Read files in worker processes; a file that kills its worker is reported, not fatal."""
-    if not paths:
-        return []
-    ctx = multiprocessing.get_context("fork")
-    results: dict[Path, ReadOutcome] = {}
-    pending: list[Path] = list(paths)
-    try:
-        with cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(paths))), mp_context=ctx) as pool:
-            futures = {pool.submit(_read_one, p): p for p in pending}
-            for fut in cf.as_completed(futures):
-                results[futures[fut]] = fut.result()
-    except cf.process.BrokenProcessPool:
-        pass
-    for path in [p for p in paths if p not in results]:
-        results[path] = _read_alone(path, ctx)
-    return [results[p] for p in paths]
-
-
-def _read_alone(path: Path, ctx: Any) -> ReadOutcome:
-    """Retry one file in its own process, to tell the file that crashed from its innocent neighbours."""
-    try:
-        with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            return pool.submit(_read_one, path).result(timeout=120)
-    except (cf.process.BrokenProcessPool, cf.TimeoutError):
-        return ReadOutcome(path, error=ReadError(
-            "file-unreadable", "Le classeur a fait échouer le lecteur : il est endommagé ou malveillant."))
+    return map_isolated(_read_one, paths, _crashed, workers=workers)

@@ -176,7 +176,7 @@ def test_chorus_cp_exceeding_ae_is_a_warning(scenario: tuple[pd.DataFrame, list]
     _, findings = scenario
     assert [(f.slug, f.severity.value, f.field, f.value, f.file) for f in findings] == [
         ("chorus-cp-exceeds-ae", "Avertissement", "N° EJ", "1300000005", "chorus.csv")]
-    assert findings[0].message == ("Dans Chorus, l'EJ 1300000005 cumule 2 500,25 € de CP pour 2 000,00 € d'AE : "
+    assert findings[0].message == ("Dans Chorus, l'EJ 1300000005 cumule 2\u202f500,25 € de CP pour 2\u202f000,00 € d'AE : "
                                    "500,25 € payés au-delà de l'engagement.")
 
 
@@ -215,7 +215,7 @@ def test_older_return_is_compared_up_to_its_situation_date() -> None:
     assert (row["Statut"], row["AE Chorus (€)"], row["CP Chorus (€)"], row["Écart AE (€)"]) == (
         enums.ECART, 10700.0, 4000.0, -700.0)
     assert "jusqu'au 31/12/2024" in row["Commentaire"]
-    assert "6 500,00 € de CP enregistrés depuis" in row["Commentaire"]
+    assert "6\u202f500,00 € de CP enregistrés depuis" in row["Commentaire"]
     assert findings == []  # over all Chorus up to the cut-off: CP 10500 ≤ AE 10700
 
 
@@ -225,7 +225,7 @@ def test_declared_ej_imputed_elsewhere_in_chorus_is_absent_not_hors_dispositif()
     frame, _ = reconcile_ejs(decl, moves, referentiel(), 1.0)
     assert frame["Statut"].tolist() == [enums.ABSENT_DE_CHORUS]
     assert frame["AE Chorus (€)"].tolist() == [0.0]
-    assert "1 000,00 € d'AE et 0,00 € de CP de l'EJ sont imputés hors du dispositif" in frame["Commentaire"].iloc[0]
+    assert "1\u202f000,00 € d'AE et 0,00 € de CP de l'EJ sont imputés hors du dispositif" in frame["Commentaire"].iloc[0]
 
 
 def test_co_financing_lines_are_not_reconciled() -> None:

@@ -1,0 +1,68 @@
+"""Files written by other software: returns re-saved by LibreOffice as .ods and .xls, and our workbook
+opened by LibreOffice."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import python_calamine
+
+from ftap_pipeline.contract import enums
+from tests import builders as b
+from tests.conftest import INPUTS, soffice
+
+pytestmark = [pytest.mark.libreoffice,
+              pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")]
+
+
+def convert(files: list[Path], fmt: str, outdir: Path) -> list[Path]:
+    """Convert with LibreOffice, in one process, with a profile of its own (tests run in parallel)."""
+    profile = outdir / "lo-profile"
+    subprocess.run([str(soffice()), f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
+                    "--outdir", str(outdir), *map(str, files)], check=True, capture_output=True, timeout=240)
+    return [outdir / f"{f.stem}.{fmt.split(':')[0]}" for f in files]
+
+
+def _ftap_totals(assessment: object) -> tuple[float, float, list[tuple[str, int, int, int]]]:
+    cons = assessment.frames["consommation"]  # type: ignore[attr-defined]
+    kept = cons[~cons["_rejected"] & (cons["financeur"] == "FTAP")]
+    counts = [(r.status, r.lines_read, r.lines_kept, r.lines_rejected) for r in assessment.records]  # type: ignore[attr-defined]
+    return round(float(kept["ae"].sum()), 2), round(float(kept["cp"].sum()), 2), counts
+
+
+@pytest.mark.parametrize("fmt", ["ods", "xls"])
+def test_returns_resaved_by_libreoffice_give_the_same_figures(tmp_path: Path, fmt: str) -> None:
+    sources = [INPUTS / "remontees" / "AP-2024-01_2025-T2.xlsx", INPUTS / "remontees" / "AP-2023-03_2025-T2.xlsx"]
+    for src in sources:
+        shutil.copy(src, tmp_path / src.name)
+    converted = convert([tmp_path / s.name for s in sources], fmt, tmp_path / "out")
+    for original, other in zip(sources, converted, strict=True):
+        assert other.exists()
+        assert _ftap_totals(b.assess_files([other])) == _ftap_totals(b.assess_files([original]))
+
+
+def test_messy_return_typed_in_libreoffice(tmp_path: Path) -> None:
+    """Text amounts with French separators, text dates and shuffled Projet fields, saved by LibreOffice."""
+    tabs = b.tables()
+    tabs["consommation"][0].update(ae="200 000,00 €", cp="80.000,00", date_ej="01/03/2024")
+    proj = b.projet(date_situation="30/06/2025", concert_etat="non", numerique="OUI")
+    path = b.write(tmp_path, "messy.xlsx", proj, tabs)
+    ods = convert([path], "ods", tmp_path / "out")[0]
+    a = b.assess_files([ods])
+    assert a.records[0].status == enums.RETENUE
+    assert _ftap_totals(a)[:2] == (200000.0, 180000.0)
+
+
+def test_consolidated_workbook_opens_in_libreoffice(demo_run: Path, tmp_path: Path) -> None:
+    source = tmp_path / "suivi.xlsx"
+    shutil.copy(demo_run / "FTAP_suivi_2025-T2.xlsx", source)
+    ods = convert([source], "ods", tmp_path / "out")[0]
+    wb = python_calamine.CalamineWorkbook.from_path(str(ods))
+    assert "Suivi AE-CP" in wb.sheet_names and "Anomalies" in wb.sheet_names
+    rows = wb.get_sheet_by_name("Suivi AE-CP").to_python()
+    header = next(i for i, r in enumerate(rows) if r[:2] == ["Année", "Catégorie"])
+    first = rows[header + 1]
+    assert first[0] == 2023 and first[1] == "Cadrage" and first[3] == 600000

@@ -1,0 +1,90 @@
+"""The `ftap` command line: exit codes, outputs, and `ftap check` giving the central run's verdict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ftap_pipeline.cli import main
+from tests import builders as b
+from tests.conftest import INPUTS
+
+REFERENTIEL = INPUTS / "reference" / "referentiel.xlsx"
+
+
+def test_check_good_return_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = b.write(tmp_path, "ok.xlsx")
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ok.xlsx — Retenue — lignes lues 9, retenues 9, rejetées 0" in out
+
+
+def test_check_faulty_return_names_the_cells_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tabs = b.tables()
+    tabs["consommation"][0]["ae"] = "deux cents"
+    path = b.write(tmp_path, "ko.xlsx", tabs=tabs)
+    assert main(["check", str(path), "--format", "json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    found = payload["fichiers"][0]
+    assert found["statut"] == "Retenue avec anomalies"
+    assert (found["lignes_lues"], found["lignes_retenues"], found["lignes_rejetees"]) == (9, 8, 1)
+    blocking = [a for a in found["anomalies"] if a["gravite"] == "Bloquant"]
+    assert [(a["cellule"], a["regle"], a["valeur_lue"]) for a in blocking] == [("Consommation!L2", "type-error",
+                                                                                 "deux cents")]
+
+
+def test_check_rejected_return_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = b.write(tmp_path, "inconnu.xlsx", proj=b.projet(project_id="AP-2024-99"))
+    assert main(["check", str(path), "--referentiel", str(REFERENTIEL)]) == 1
+    assert "unknown-project" in capsys.readouterr().out
+
+
+def test_check_gives_the_central_runs_verdict(demo_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = "AP-2023-03_2025-T2.xlsx"
+    assert main(["check", str(INPUTS / "remontees" / name), "--referentiel", str(REFERENTIEL), "--format", "json"]) == 1
+    mine = json.loads(capsys.readouterr().out)["fichiers"][0]
+    wb = openpyxl.load_workbook(demo_run / "FTAP_suivi_2025-T2.xlsx")
+    ws = wb["Anomalies"]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    central = sorted((r[2], r[5], r[7]) for r in rows if r[0] == name and r[6] == "Bloquant")
+    assert sorted((a["cellule"], a["regle"], a["message"]) for a in mine["anomalies"]
+                  if a["gravite"] == "Bloquant") == central
+    assert len(central) == 6
+
+
+def test_check_missing_file_exits_2(tmp_path: Path) -> None:
+    assert main(["check", str(tmp_path / "absent.xlsx")]) == 2
+
+
+def test_template_command(tmp_path: Path) -> None:
+    out = tmp_path / "modele.xlsx"
+    assert main(["template", str(out)]) == 0
+    wb = openpyxl.load_workbook(out)
+    assert {"Projet", "Financement", "Consommation", "Économies", "Indicateurs"} <= set(wb.sheetnames)
+
+
+def test_run_without_referentiel_fails_with_a_french_message(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "run", "--inputs", str(tmp_path), "--outputs",
+                           str(tmp_path / "out"), "--period", "2025-T2"], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PREFECT_HOME": str(tmp_path / "p"), "PATH": "/usr/bin:/bin"}, timeout=300, check=False)
+    assert proc.returncode == 2
+    assert "Référentiel introuvable" in proc.stderr
+
+
+def test_bad_period_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--period", "2025-Q2"])
+    assert info.value.code == 2
+    assert "AAAA-Tn" in capsys.readouterr().err
+
+
+def test_help_is_in_french() -> None:
+    proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "check", "--help"], capture_output=True, text=True,
+                          check=True)
+    assert "vérifier" in proc.stdout.lower() or "contrôle" in proc.stdout.lower()
+    assert "show this help" not in proc.stdout

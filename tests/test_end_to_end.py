@@ -1,0 +1,156 @@
+"""The quarterly run on the committed demo inputs: golden workbooks, statuses, conservation, sums."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ftap_pipeline.contract.labels import normalise_label
+from tests.conftest import GOLDEN, INPUTS
+from tests.workbook_compare import check_golden
+
+EXPECTED_TABLES = {
+    "Tableau de financement": ["TableauFinancement"],
+    "Suivi AE-CP": ["SuiviAECP", "SuiviTranches"],
+    "Rapprochement Chorus": ["Rapprochement"],
+    "Portefeuille": ["Portefeuille"],
+    "Remontées": ["Remontees"],
+    "Anomalies": ["Anomalies"],
+}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_consolidated_workbook_matches_golden(demo_run: Path, regen_golden: bool) -> None:
+    check_golden(demo_run / "FTAP_suivi_2025-T2.xlsx", GOLDEN / "FTAP_suivi_2025-T2.xlsx", regen_golden)
+
+
+def test_a_feedback_workbook_matches_golden(demo_run: Path, regen_golden: bool) -> None:
+    name = "Cour_d_appel_de_Douai_2025-T2.xlsx"
+    check_golden(demo_run / "anomalies" / name, GOLDEN / "anomalies" / name, regen_golden)
+
+
+def test_tables_are_real_excel_tables_with_core_columns(demo_run: Path) -> None:
+    wb = openpyxl.load_workbook(demo_run / "FTAP_suivi_2025-T2.xlsx")
+    for sheet, names in EXPECTED_TABLES.items():
+        assert sorted(wb[sheet].tables) == sorted(names)
+    suivi = wb["Suivi AE-CP"].tables["SuiviAECP"]
+    headers = [c.name for c in suivi.tableColumns]
+    assert headers[:10] == ["Année", "Catégorie", "Titre", "Enveloppe AE (€)", "Enveloppe CP (€)", "AE engagées (€)",
+                            "CP payés (€)", "Taux AE", "Taux CP", "Alerte"]
+    ws = wb["Suivi AE-CP"]
+    first = ws[suivi.ref.split(":")[0]].row + 1
+    amount = ws.cell(first, 6)
+    assert isinstance(amount.value, (int, float)) and amount.number_format == '#,##0.00 "€"'
+    rap = wb["Rapprochement Chorus"]
+    ej = rap.cell(rap[rap.tables["Rapprochement"].ref.split(":")[0]].row + 1, 2)
+    assert isinstance(ej.value, str) and len(ej.value) in (10, len("(sans EJ)"))
+
+
+def test_statuses_and_conservation(demo_run: Path) -> None:
+    rows = {r["Fichier"]: r for r in _rows(demo_run / "donnees" / "remontees.csv")}
+    assert len(rows) == len(list((INPUTS / "remontees").iterdir()))
+    for r in rows.values():
+        assert int(r["Lignes lues"]) == int(r["Lignes retenues"]) + int(r["Lignes rejetées"]), r["Fichier"]
+    statuses = defaultdict(list)
+    for r in rows.values():
+        statuses[r["Statut"]].append(r["Fichier"])
+    assert sorted(statuses["Rejetée"]) == ["AP-2025-30_2025-T2.xlsx", "DDFiP33_remontee_FTAP_2025-T1 (2).xlsx"]
+    assert statuses["Remplacée"] == ["Remontee FTAP - SAR Douai - 2025-T2.xlsx"]
+    assert statuses["Retenue avec anomalies"] == ["AP-2023-03_2025-T2.xlsx"]
+    bad = rows["AP-2023-03_2025-T2.xlsx"]
+    assert (bad["Lignes lues"], bad["Lignes retenues"], bad["Lignes rejetées"]) == ("42", "36", "6")
+    assert rows["AP-2025-30_2025-T2.xlsx"]["Lignes rejetées"] == rows["AP-2025-30_2025-T2.xlsx"]["Lignes lues"]
+
+
+def _independent_ftap_sums(demo_run: Path) -> dict[tuple[int, str, int], tuple[float, float]]:
+    """FTAP AE (withdrawals apart) and CP per year × category × titre, read with openpyxl straight from the
+    standing returns, leaving out the rows the run reported as blocking."""
+    returns = _rows(demo_run / "donnees" / "remontees.csv")
+    kept = [r for r in returns if r["Statut"] in ("Retenue", "Retenue avec anomalies")]
+    standing: dict[str, dict[str, str]] = {}
+    for r in kept:
+        best = standing.get(r["Identifiant du projet"])
+        if best is None or r["Période"] > best["Période"]:
+            standing[r["Identifiant du projet"]] = r
+    blocked = {(a["Fichier"], a["Cellule"].split("!")[0], int("".join(ch for ch in a["Cellule"] if ch.isdigit())))
+               for a in _rows(demo_run / "donnees" / "anomalies.csv") if a["Gravité"] == "Bloquant" and "!" in a["Cellule"]}
+    sums: dict[tuple[int, str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in standing.values():
+        ws = openpyxl.load_workbook(INPUTS / "remontees" / r["Fichier"], data_only=True)["Consommation"]
+        header = [normalise_label(c.value) for c in ws[1]]
+        col = {k: header.index(normalise_label(k)) for k in ("N° EJ", "Exercice", "Catégorie", "Titre", "Financeur",
+                                                              "AE engagées", "CP payés")}
+        lines = [(i, row) for i, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2)
+                 if any(v is not None for v in row) and (r["Fichier"], "Consommation", i) not in blocked]
+        first_year: dict[str, int] = {}
+        for _, row in lines:
+            if row[col["Financeur"]] == "FTAP" and float(row[col["AE engagées"]]) > 0:
+                ej, year = str(row[col["N° EJ"]]), int(row[col["Exercice"]])
+                first_year[ej] = min(first_year.get(ej, year), year)
+        for _, row in lines:
+            if row[col["Financeur"]] != "FTAP":
+                continue
+            ej, year, ae = str(row[col["N° EJ"]]), int(row[col["Exercice"]]), float(row[col["AE engagées"]])
+            withdrawal = ae < 0 and ej in first_year and year > first_year[ej]
+            key = (year, str(row[col["Catégorie"]]), int(row[col["Titre"]]))
+            sums[key][0] += 0.0 if withdrawal else ae
+            sums[key][1] += float(row[col["CP payés"]])
+    return {k: (round(v[0], 2), round(v[1], 2)) for k, v in sums.items()}
+
+
+def test_suivi_figures_equal_independent_sums(demo_run: Path) -> None:
+    expected = _independent_ftap_sums(demo_run)
+    got = {(int(r["Année"]), r["Catégorie"], int(r["Titre"])): (float(r["AE engagées (€)"]), float(r["CP payés (€)"]))
+           for r in _rows(demo_run / "donnees" / "suivi_ae_cp.csv")}
+    assert {k: v for k, v in got.items() if v != (0.0, 0.0)} == expected
+
+
+def test_envelopes_reproduce_the_contract(demo_run: Path) -> None:
+    env: dict[int, float] = defaultdict(float)
+    for r in _rows(demo_run / "donnees" / "suivi_ae_cp.csv"):
+        env[int(r["Année"])] += float(r["Enveloppe AE (€)"])
+    assert env[2023] == 3_000_000 and env[2024] == 6_000_000
+
+
+def test_manifest_records_every_input(demo_run: Path) -> None:
+    manifest = json.loads((demo_run / "manifest.json").read_text(encoding="utf-8"))
+    files = {e["fichier"] for e in manifest["entrees"]}
+    assert "reference/referentiel.xlsx" in files
+    assert {f"remontees/{p.name}" for p in (INPUTS / "remontees").iterdir()} <= files
+    assert all(len(e["sha256"]) == 64 for e in manifest["entrees"])
+    assert manifest["date_arrete"] == "2025-06-30"
+    assert "FTAP_suivi_2025-T2.xlsx" in manifest["sorties"]
+
+
+def test_same_inputs_give_identical_bytes(demo_run: Path, tmp_path: Path) -> None:
+    from ftap_pipeline.core.period import Period
+    from ftap_pipeline.pipeline import RunConfig, run_report
+
+    again = run_report(RunConfig.quarterly(INPUTS, tmp_path, Period.parse("2025-T2")))
+    assert again.read_bytes() == (demo_run / "FTAP_suivi_2025-T2.xlsx").read_bytes()
+
+
+@pytest.mark.slow
+def test_ftap_run_through_prefect(tmp_path: Path, demo_run: Path) -> None:
+    """The README's main job, through the CLI and the Prefect flow, gives the same workbook."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "run", "--inputs", str(INPUTS), "--outputs",
+                           str(tmp_path / "out"), "--period", "2025-T2"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    produced = tmp_path / "out" / "2025-T2" / "FTAP_suivi_2025-T2.xlsx"
+    assert produced.read_bytes() == (demo_run / "FTAP_suivi_2025-T2.xlsx").read_bytes()
+    assert "Rapport écrit" in proc.stderr

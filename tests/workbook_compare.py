@@ -1,0 +1,52 @@
+"""Cell-by-cell comparison of workbooks, for golden-file tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+
+def snapshot(path: Path) -> dict[str, dict[str, Any]]:
+    """Every non-empty cell (value and number format) and every Excel table (name → range) of each sheet."""
+    wb = openpyxl.load_workbook(path)
+    out: dict[str, dict[str, Any]] = {}
+    for ws in wb.worksheets:
+        cells = {}
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    value = c.value.replace(microsecond=0) if isinstance(c.value, dt.datetime) else c.value
+                    cells[c.coordinate] = (value, c.number_format)
+        out[ws.title] = {"cells": cells, "tables": {name: t.ref for name, t in ws.tables.items()}}
+    return out
+
+
+def differences(actual: Path, golden: Path, limit: int = 30) -> list[str]:
+    a, g = snapshot(actual), snapshot(golden)
+    diffs: list[str] = []
+    if list(a) != list(g):
+        diffs.append(f"sheets: {list(a)} != {list(g)}")
+    for sheet in g:
+        if sheet not in a:
+            continue
+        if a[sheet]["tables"] != g[sheet]["tables"]:
+            diffs.append(f"{sheet} tables: {a[sheet]['tables']} != {g[sheet]['tables']}")
+        ca, cg = a[sheet]["cells"], g[sheet]["cells"]
+        for ref in sorted(set(ca) | set(cg), key=lambda r: (len(r), r)):
+            if ca.get(ref) != cg.get(ref):
+                diffs.append(f"{sheet}!{ref}: {ca.get(ref)!r} != golden {cg.get(ref)!r}")
+    return diffs[:limit]
+
+
+def check_golden(actual: Path, golden: Path, regen: bool) -> None:
+    if regen:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(actual, golden)
+        return
+    assert golden.exists(), f"no golden file {golden.name}: run pytest --regen-golden once and commit it"
+    diffs = differences(actual, golden)
+    assert not diffs, "workbook differs from its golden file (pytest --regen-golden to accept):\n" + "\n".join(diffs)
