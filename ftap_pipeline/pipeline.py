@@ -114,11 +114,14 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     starts = {r.project_id: _start_of(assessment, r) for r in standing.values() if r.project_id}
     missing = missing_returns(assessment.records, ref.projets, starts, config.period, config.cutoff)
     declared = declared_lines(assessment.frames["consommation"], standing, ref.nomenclature)
-    movements, chorus_findings = normalise_movements(ingested.chorus, ref, config.cutoff)
-    chorus_findings = [f for c in ingested.chorus for f in c.findings] + chorus_findings
-    rapprochement, reconcile_findings = reconcile_ejs(declared, movements, ref, ref.parameter(P_TOLERANCE))
-    chorus_findings += reconcile_findings
-    totals = chorus_totals(movements, declared) if ingested.chorus else None
+    rapprochement: pd.DataFrame | None = None
+    totals: pd.DataFrame | None = None
+    chorus_findings = [f for c in ingested.chorus for f in c.findings]
+    if any(c.layout for c in ingested.chorus):
+        movements, more = normalise_movements(ingested.chorus, ref, config.cutoff)
+        rapprochement, reconciled = reconcile_ejs(declared, movements, ref, ref.parameter(P_TOLERANCE))
+        chorus_findings += more + reconciled
+        totals = chorus_totals(movements, declared)
     suivi = suivi_aecp(declared, ref, config.cutoff, totals)
     tranches = suivi_tranches(suivi, ref, config.cutoff)
     tableau = tableau_financement(declared, ref, config.cutoff)
@@ -143,11 +146,15 @@ def _start_of(assessment: Assessment, record: ReturnRecord) -> dt.date | None:
 
 
 def _feedback(records: Sequence[ReturnRecord], ref: Referentiel, run: rpt.RunInfo,
-              rapprochement: pd.DataFrame) -> dict[str, WorkbookSpec]:
-    """One workbook per porteur with anomalies in its returns or discrepancies on its EJs."""
+              rapprochement: pd.DataFrame | None) -> dict[str, WorkbookSpec]:
+    """One workbook per porteur with anomalies in this period's returns or discrepancies on its EJs.
+
+    Returns of earlier periods were answered then; a file whose period cannot be read is answered now."""
     groups: dict[str, list[ReturnRecord]] = {}
     names: dict[str, str] = {}
     for r in records:
+        if r.period not in (None, run.period):
+            continue
         name = _porteur_of(r, ref)
         key = porteur_key(name)
         names[key] = name
@@ -155,8 +162,9 @@ def _feedback(records: Sequence[ReturnRecord], ref: Referentiel, run: rpt.RunInf
     out = {}
     for key, group in sorted(groups.items()):
         projects = {r.project_id for r in group if r.project_id}
-        gaps = rapprochement[rapprochement["Identifiant du projet"].isin(projects)
-                             & ~rapprochement["Statut"].isin([enums.CONCORDANT, enums.HORS_DISPOSITIF])]
+        gaps = pd.DataFrame() if rapprochement is None else rapprochement[
+            rapprochement["Identifiant du projet"].isin(projects)
+            & ~rapprochement["Statut"].isin([enums.CONCORDANT, enums.HORS_DISPOSITIF])]
         if gaps.empty and not any(f.severity is not Severity.INFORMATION for r in group for f in r.findings):
             continue
         out[key] = rpt.feedback_workbook(names[key], group, run, gaps)

@@ -21,7 +21,7 @@ def snapshot(path: Path) -> dict[str, dict[str, Any]]:
                 if c.value is not None:
                     value = c.value.replace(microsecond=0) if isinstance(c.value, dt.datetime) else c.value
                     cells[c.coordinate] = (value, c.number_format)
-        out[ws.title] = {"cells": cells, "tables": {name: t.ref for name, t in ws.tables.items()}}
+        out[ws.title] = {"cells": cells, "tables": dict(ws.tables.items())}
     return out
 
 

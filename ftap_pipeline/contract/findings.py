@@ -111,6 +111,8 @@ RULES: Final[dict[str, Rule]] = {
            "Vérifiez les montants de l'EJ : les CP payés ne peuvent dépasser les AE engagées, exercice après exercice."),
         _r("ej-negative-ae", B, LINE, "AE cumulées négatives sur l'EJ",
            "Un retrait ne peut dépasser ce qui a été engagé : vérifiez les montants de l'EJ."),
+        _r("ej-negative-cp", B, LINE, "CP cumulés négatifs sur l'EJ",
+           "Une correction de paiement ne peut dépasser ce qui a été payé : vérifiez les CP de l'EJ."),
         _r("ej-date-after-situation", B, LINE, "Date de l'EJ postérieure à la date de situation",
            "Vérifiez la date de l'EJ ou la date de situation de la remontée."),
         # --- warnings kept in the totals

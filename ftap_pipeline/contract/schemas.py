@@ -59,9 +59,10 @@ class ConsommationSchema(_Base):
     titre: Series[pd.Int64Dtype] = pa.Field(isin=list(enums.TITRES), description=_d(_C, "titre"))
     objet: Series[object] = pa.Field(isin=list(enums.OBJETS), description=_d(_C, "objet"))
     financeur: Series[object] = pa.Field(isin=list(enums.FINANCEURS), description=_d(_C, "financeur"))
-    centre_financier: Series[object] = pa.Field(description=_d(_C, "centre_financier"))
-    domaine_fonctionnel: Series[object] = pa.Field(description=_d(_C, "domaine_fonctionnel"))
-    activite: Series[object] = pa.Field(description=_d(_C, "activite"))
+    # Only FTAP lines must carry the référentiel's codes; an FTAP line without them is an imputation warning.
+    centre_financier: Series[object] = pa.Field(nullable=True, description=_d(_C, "centre_financier"))
+    domaine_fonctionnel: Series[object] = pa.Field(nullable=True, description=_d(_C, "domaine_fonctionnel"))
+    activite: Series[object] = pa.Field(nullable=True, description=_d(_C, "activite"))
     ae: Series[float] = pa.Field(description=_d(_C, "ae"))
     cp: Series[float] = pa.Field(description=_d(_C, "cp"))
     commentaire: Series[object] = pa.Field(nullable=True, description=_d(_C, "commentaire"))

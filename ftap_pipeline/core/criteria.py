@@ -119,8 +119,9 @@ def _criteria_of(p: ParsedReturn, frames: Mapping[str, pd.DataFrame], referentie
             p.add("criterion-not-assessable", "ROI prévisionnel à 3 ans non calculable (fin d'accompagnement ou "
                                               "financement FTAP prévu manquant).", sheet=p.sheet_names["economies"])
         elif roi < minimum:
-            p.add("criterion-roi", f"ROI prévisionnel à 3 ans de {roi:.2f} pour un minimum de {minimum:g}."
-                  .replace(".", ","), value=f"{roi:.4f}", sheet=p.sheet_names["economies"])
+            shown, floor = f"{roi:.2f}".replace(".", ","), f"{minimum:g}".replace(".", ",")
+            p.add("criterion-roi", f"ROI prévisionnel à 3 ans de {shown} pour un minimum de {floor}.",
+                  value=f"{roi:.4f}", sheet=p.sheet_names["economies"])
     else:
         p.add("criterion-not-assessable", "Sans feuilles Économies et Financement, le ROI prévisionnel n'est pas "
                                           "évalué.", sheet=layout.ECONOMIES.name)

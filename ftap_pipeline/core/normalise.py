@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ftap_pipeline.contract import layout
-from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.contract.findings import Finding, Scope, finding
 from ftap_pipeline.contract.labels import choice_index, normalise_label
 from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
 from ftap_pipeline.core import parsing
@@ -192,10 +192,16 @@ def _is_total_row(row: list[Any]) -> bool:
 def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904: bool) -> None:
     header = find_header(sheet.rows, spec)
     keys = [f.key for f in spec.fields]
+    scope = Scope.RETURN if spec.blocking else Scope.LINE
     if header is None:
         out.add("missing-column", f"Ligne d'en-tête introuvable dans la feuille « {sheet.name} » : aucune des colonnes "
-                                  "attendues n'a été reconnue.", sheet=sheet.name, cell=f"{sheet.name}!A1")
-        out.tables[spec.key] = _empty_table(keys)
+                                  "attendues n'a été reconnue ; aucune de ses lignes ne peut être lue.",
+                sheet=sheet.name, cell=f"{sheet.name}!A1", scope=scope)
+        # The lines are still counted (and all rejected): nothing is dropped silently.
+        rows = [{FILE: out.file, ROW: i + 1} for i, r in enumerate(sheet.rows)
+                if any(not parsing.is_empty(c) for c in r) and not _is_total_row(r)]
+        out.tables[spec.key] = pd.DataFrame.from_records(rows, columns=[FILE, ROW, *keys]) if rows \
+            else _empty_table(keys)
         return
     h, positions, extras = header
     out.columns[spec.key] = {k: column_letter(j) for k, j in positions.items()}
@@ -204,8 +210,9 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904
                 sheet=sheet.name, cell=f"{sheet.name}!{a1(h, j)}", value=text)
     for f in spec.fields:
         if f.required and f.key not in positions:
-            out.add("missing-column", f"La colonne obligatoire « {f.label} » est absente de la feuille « {sheet.name} ».",
-                    sheet=sheet.name, cell=f"{sheet.name}!{a1(h, 0)}", field=f.label)
+            out.add("missing-column", f"La colonne obligatoire « {f.label} » est absente de la feuille « {sheet.name} » ; "
+                                      "ses lignes ne peuvent pas être retenues.",
+                    sheet=sheet.name, cell=f"{sheet.name}!{a1(h, 0)}", field=f.label, scope=scope)
     parsers = {f.key: _parser(f, date1904) for f in spec.fields}
     records: list[dict[str, Any]] = []
     for i in range(h + 1, len(sheet.rows)):

@@ -16,6 +16,7 @@ from ftap_pipeline.core.assess import Assessment
 from ftap_pipeline.core.normalise import FILE
 from ftap_pipeline.core.report_spec import ColKind as K
 from ftap_pipeline.core.report_spec import SheetSpec, TableSpec, WorkbookSpec, cols
+from ftap_pipeline.core.roi import three_year_roi
 from ftap_pipeline.core.select import ReturnRecord
 
 A = K.AMOUNT
@@ -136,7 +137,7 @@ def improves(indicateurs: pd.DataFrame, axe: str) -> bool:
 
 
 def portefeuille_table(assessment: Assessment, referentiel: Referentiel, standing: Mapping[str, ReturnRecord],
-                       missing: set[str]) -> TableSpec:
+                       missing: set[str], cutoff: dt.date) -> TableSpec:
     parsed = {p.file: p for p in assessment.parsed}
     frames = assessment.frames
     rows = []
@@ -156,9 +157,18 @@ def portefeuille_table(assessment: Assessment, referentiel: Referentiel, standin
             ftap = float(fin[fin["financeur"] == enums.FTAP]["ae"].sum())
             ind = frames["indicateurs"]
             ind = ind[(ind[FILE] == p.file) & ~ind["_rejected"]]
+            eco = frames["economies"]
+            cons = frames["consommation"]
+            fin_date = proj.get("fin")
+            roi = three_year_roi(fin_date if isinstance(fin_date, dt.date) else None,
+                                 eco[(eco[FILE] == p.file) & ~eco["_rejected"]],
+                                 cons[(cons[FILE] == p.file) & ~cons["_rejected"]], cutoff)
             criteria = sorted({f.rule.title for f in p.findings if f.slug.startswith("criterion-")
                                and f.severity is Severity.AVERTISSEMENT})
             row.update({"Coût total (€)": total, "Part FTAP": ftap / total if total else None,
+                        "ROI à 3 ans": roi.official, "ROI à 3 ans (coût total)": roi.total_cost,
+                        "ROI prévisionnel à 3 ans": roi.forecast_official,
+                        "ROI prévisionnel (coût total)": roi.forecast_total_cost, "Note ROI": roi.note,
                         "Qualité de service améliorée": enums.OUI if improves(ind, enums.AXE_QUALITE) else enums.NON,
                         "Conditions de travail améliorées": enums.OUI if improves(ind, enums.AXE_TRAVAIL)
                         else enums.NON,
@@ -172,7 +182,9 @@ def portefeuille_table(assessment: Assessment, referentiel: Referentiel, standin
                    ("Dernière remontée", K.TEXT, 12), ("Coût total (€)", A), ("Part FTAP", K.RATE, 10),
                    ("ROI à 3 ans", K.RATIO, 10), ("Qualité de service améliorée", K.TEXT, 12),
                    ("Conditions de travail améliorées", K.TEXT, 12), ("Critères §4.3", K.TEXT, 50),
-                   ("Remontée manquante", K.TEXT, 12), ("Statut de la dernière remontée", K.TEXT, 22))
+                   ("Remontée manquante", K.TEXT, 12), ("Statut de la dernière remontée", K.TEXT, 22),
+                   ("ROI à 3 ans (coût total)", K.RATIO, 10), ("ROI prévisionnel à 3 ans", K.RATIO, 10),
+                   ("ROI prévisionnel (coût total)", K.RATIO, 10), ("Note ROI", K.TEXT, 14))
     return TableSpec("Portefeuille", columns, pd.DataFrame(rows), csv="portefeuille.csv")
 
 
@@ -252,7 +264,7 @@ def consolidated_workbook(*, assessment: Assessment, referentiel: Referentiel, r
     if rapprochement is not None:
         sheets.append(SheetSpec("Rapprochement Chorus", tables=(rapprochement_table(rapprochement),)))
     sheets += [
-        SheetSpec("Portefeuille", tables=(portefeuille_table(assessment, referentiel, standing, missing),)),
+        SheetSpec("Portefeuille", tables=(portefeuille_table(assessment, referentiel, standing, missing, run.cutoff),)),
         SheetSpec("Remontées", tables=(remontees_table(assessment.records),)),
         SheetSpec("Anomalies", tables=(anomalies_table(assessment, [*missing_findings, *chorus_findings]),)),
         SheetSpec("À propos", facts=about_facts(run)),

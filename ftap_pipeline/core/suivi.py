@@ -18,6 +18,8 @@ from ftap_pipeline.core.normalise import FILE
 from ftap_pipeline.core.select import ReturnRecord
 
 EPS = 0.005
+#: The contract is the financing decision of its first year (§6).
+CONTRACT_DECISION_YEAR = 2023
 KEYS = ["annee", "categorie", "titre"]
 
 
@@ -126,6 +128,12 @@ def _alerts(r: object) -> str:
 def suivi_tranches(suivi: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date) -> pd.DataFrame:
     """Per year: what was engaged and paid on the FTAP against the tranche the secretariat decided."""
     tr = referentiel.tranches_at(cutoff).rename(columns={"ae": "tranche_ae", "cp": "tranche_cp"})
+    if CONTRACT_DECISION_YEAR not in set(tr["annee"]) and CONTRACT_DECISION_YEAR in set(suivi["annee"]):
+        # For 2023 the contract itself is the financing decision (§6): its envelope is the tranche.
+        first = suivi[suivi["annee"] == CONTRACT_DECISION_YEAR]
+        contract = pd.DataFrame([{"annee": CONTRACT_DECISION_YEAR, "date_decision": None,
+                                  "tranche_ae": float(first["env_ae"].sum()), "tranche_cp": float(first["env_cp"].sum())}])
+        tr = pd.concat([contract, tr], ignore_index=True) if not tr.empty else contract
     years = suivi.groupby("annee", as_index=False)[["ae", "retraits", "cp", "env_ae", "env_cp"]].sum()
     df = years.merge(tr, on="annee", how="outer").sort_values("annee").reset_index(drop=True)
     for col in ("ae", "retraits", "cp", "env_ae", "env_cp"):

@@ -127,7 +127,7 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> N
     cum_ae = grouped["ae"].cumsum()
     cum_cp = grouped["cp"].cumsum()
     bad_cp = cum_cp > cum_ae + EPSILON
-    bad_ae = cum_ae < -EPSILON
+    bad_ae = (cum_ae < -EPSILON) | (cum_cp < -EPSILON)
     for (file, ej), group in ordered.groupby([FILE, "ej"], sort=True):
         idx = group.index
         if not (bad_cp[idx].any() or bad_ae[idx].any()):
@@ -135,7 +135,10 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> N
         p = by_file[str(file)]
         first = idx[(bad_ae[idx] | bad_cp[idx]).to_numpy()][0]
         year = int(ordered.at[first, "exercice"])
-        if bad_ae[first]:
+        if cum_cp[first] < -EPSILON:
+            slug, field_key = "ej-negative-cp", "cp"
+            detail = f"en {year}, les CP cumulés ({parsing.format_eur(cum_cp[first])}) deviennent négatifs"
+        elif bad_ae[first]:
             slug, field_key = "ej-negative-ae", "ae"
             detail = f"en {year}, les AE cumulées ({parsing.format_eur(cum_ae[first])}) deviennent négatives"
         else:

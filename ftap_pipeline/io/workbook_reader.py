@@ -57,8 +57,8 @@ def sniff(path: Path) -> None:
     suffix = path.suffix.lower()
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise ReadError("file-too-large", f"Le fichier pèse {size / 1e6:.0f} Mo, au-delà de la limite de "
-                                          f"{MAX_FILE_BYTES / 1e6:.0f} Mo.")
+        raise ReadError("file-too-large", f"Le fichier pèse {size / 2**20:.0f} Mo, au-delà de la limite de "
+                                          f"{MAX_FILE_BYTES / 2**20:.0f} Mo.")
     with path.open("rb") as fh:
         head = fh.read(8)
     if suffix not in ACCEPTED_SUFFIXES:

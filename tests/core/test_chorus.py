@@ -215,7 +215,7 @@ def test_workbook_extract(tmp_path: Path) -> None:
     assert movements["montant"].tolist() == [22500.12, -150.0]
     assert movements["line"].tolist() == [3, 4]
     assert [(f.slug, f.sheet, f.cell, f.value, f.row) for f in findings] == [
-        ("chorus-unreadable-line", "AE", "D5", "pas une date", 5)]
+        ("chorus-unreadable-line", "AE", "AE!D5", "pas une date", 5)]
 
 
 def test_unusable_reads_are_skipped_and_nothing_gives_an_empty_valid_frame(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def test_workbook_values_become_text(tmp_path: Path) -> None:
     assert read.data["Date de réplication"].tolist() == ["2024-03-15", "45500"]
     assert read.data["EUR"].tolist() == ["22500.12", "-150"]
     assert read.data["Programme"].tolist() == ["349", "0349"]
-    assert read.cell(6, "EUR") == "I6"
+    assert read.cell(6, "EUR") == "Restitution!I6"
 
 
 def test_unknown_layout_names_the_missing_column(tmp_path: Path) -> None:
