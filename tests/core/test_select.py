@@ -1,0 +1,74 @@
+"""Which return stands (remontee-v1): versions, identical copies, ambiguity, missing returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ftap_pipeline.contract import enums
+from ftap_pipeline.core.normalise import FILE, ROW, ParsedReturn
+from ftap_pipeline.core.period import Period
+from ftap_pipeline.core.select import missing_returns, select_returns, standing_returns
+
+
+def _ret(file: str, version: int | None, amount: float = 1.0, project: str = "AP-2024-01", period: str = "2025-T2",
+         situation: dt.date = dt.date(2025, 6, 30)) -> ParsedReturn:
+    p = ParsedReturn(file=file, sha256=file * 4)
+    p.projet = {"project_id": project, "period": period, "date_situation": situation, "version": version}
+    p.tables = {"consommation": pd.DataFrame({FILE: [file], ROW: [2], "ae": [amount]})}
+    p.sheet_names = {"projet": "Projet", "consommation": "Consommation"}
+    return p
+
+
+def _status(returns: list[ParsedReturn]) -> dict[str, str]:
+    return {r.file: r.status for r in select_returns(returns)}
+
+
+def test_highest_version_stands_whatever_the_file_names() -> None:
+    assert _status([_ret("z-v1.xlsx", 1), _ret("a-v3.xlsx", 3, 3.0), _ret("m-v2.xlsx", 2, 2.0)]) == {
+        "z-v1.xlsx": enums.REMPLACEE, "a-v3.xlsx": enums.RETENUE, "m-v2.xlsx": enums.REMPLACEE}
+
+
+def test_missing_version_counts_as_one() -> None:
+    assert _status([_ret("a.xlsx", None), _ret("b.xlsx", 2, 2.0)]) == {"a.xlsx": enums.REMPLACEE,
+                                                                        "b.xlsx": enums.RETENUE}
+
+
+def test_identical_copies_one_stands_the_other_is_replaced() -> None:
+    statuses = _status([_ret("copie.xlsx", 2), _ret("original.xlsx", 2)])
+    assert sorted(statuses.values()) == [enums.REMPLACEE, enums.RETENUE]
+
+
+def test_same_highest_version_with_different_content_is_ambiguous() -> None:
+    returns = [_ret("a.xlsx", 2, 1.0), _ret("b.xlsx", 2, 5.0), _ret("c.xlsx", 1, 9.0)]
+    assert _status(returns) == {"a.xlsx": enums.REJETEE, "b.xlsx": enums.REJETEE, "c.xlsx": enums.RETENUE}
+    assert {f.slug for f in returns[0].findings} == {"ambiguous-version"}
+
+
+def test_rejected_highest_version_lets_the_next_one_stand() -> None:
+    broken = _ret("v2.xlsx", 2)
+    broken.add("unknown-project", "x")
+    assert _status([broken, _ret("v1.xlsx", 1)]) == {"v2.xlsx": enums.REJETEE, "v1.xlsx": enums.RETENUE}
+
+
+def test_replaced_returns_keep_their_line_counts() -> None:
+    records = select_returns([_ret("v1.xlsx", 1), _ret("v2.xlsx", 2, 2.0)])
+    assert [(r.lines_read, r.lines_kept, r.lines_rejected) for r in records] == [(1, 1, 0), (1, 1, 0)]
+
+
+def test_standing_return_is_the_newest_kept_one_up_to_the_cutoff() -> None:
+    records = select_returns([_ret("t1.xlsx", 1, period="2025-T1", situation=dt.date(2025, 3, 31)),
+                              _ret("t2.xlsx", 1, period="2025-T2")])
+    assert standing_returns(records, dt.date(2025, 6, 30))["AP-2024-01"].file == "t2.xlsx"
+    assert standing_returns(records, dt.date(2025, 3, 31))["AP-2024-01"].file == "t1.xlsx"
+
+
+def test_missing_return_for_a_started_project_only() -> None:
+    records = select_returns([_ret("t1.xlsx", 1, period="2025-T1", situation=dt.date(2025, 3, 31))])
+    projets = pd.DataFrame({"project_id": ["AP-2024-01", "AP-2025-09"],
+                            "date_selection": [dt.date(2024, 1, 1), dt.date(2025, 9, 1)]})
+    found = missing_returns(records, projets, {"AP-2024-01": dt.date(2024, 2, 1)}, Period(2025, 2),
+                            dt.date(2025, 6, 30))
+    assert [f.value for f in found] == ["AP-2024-01"]
+    assert found[0].slug == "missing-return"
