@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import pandas as pd
 
@@ -133,7 +134,7 @@ def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, Parsed
     for (file, year, nature), group in eco.groupby([FILE, "annee", "nature"], sort=True):
         p = by_file[str(file)]
         situation = p.projet.get("date_situation")
-        if not isinstance(situation, dt.date) or int(year) >= situation.year:
+        if not isinstance(situation, dt.date) or int(cast(int, year)) >= situation.year:
             continue
         forecast = float(group[group["statut"] == enums.PREVISIONNELLE]["montant"].sum())
         realised_rows = group[group["statut"] == enums.REALISEE]

@@ -121,8 +121,8 @@ def tranches_table(tranches: pd.DataFrame) -> TableSpec:
 
 
 def financement_table(tableau: pd.DataFrame) -> TableSpec:
-    columns = [("Catégorie", K.TEXT, 28), ("Ligne", K.TEXT, 40)]
-    columns += [(c, A) for c in tableau.columns if c.startswith(("AE ", "CP "))]
+    columns: list[tuple[str, K, int]] = [("Catégorie", K.TEXT, 28), ("Ligne", K.TEXT, 40)]
+    columns += [(c, A, 16) for c in tableau.columns if c.startswith(("AE ", "CP "))]
     columns += [("Source", K.TEXT, 30)]
     return TableSpec("TableauFinancement", cols(*columns), tableau, csv="tableau_financement.csv",
                      title="Tableau de financement du contrat (§2) et réalisé, programme 349")
@@ -142,7 +142,7 @@ def portefeuille_table(assessment: Assessment, referentiel: Referentiel, standin
     frames = assessment.frames
     rows = []
     for ref in referentiel.projets.sort_values("project_id").itertuples():
-        record = standing.get(ref.project_id)
+        record = standing.get(str(ref.project_id))
         p = parsed.get(record.file) if record else None
         proj = p.projet if p else {}
         row: dict[str, object] = {"Identifiant du projet": ref.project_id, "Intitulé du projet": ref.intitule,

@@ -41,7 +41,8 @@ def three_year_roi(fin: dt.date | None, economies: pd.DataFrame, consommation: p
     forecast = float(perennial[perennial["statut"] == enums.PREVISIONNELLE]["montant"].sum())
     cp_ftap = float(consommation[consommation["financeur"] == enums.FTAP]["cp"].sum())
     cp_all = float(consommation["cp"].sum())
-    forecast_roi = {"forecast_official": _ratio(forecast, cp_ftap), "forecast_total_cost": _ratio(forecast, cp_all)}
+    forecast_official, forecast_total = _ratio(forecast, cp_ftap), _ratio(forecast, cp_all)
     if cutoff < dt.date(years[-1], 12, 31):
-        return Roi(note=TOO_RECENT, **forecast_roi)
-    return Roi(official=_ratio(realised, cp_ftap), total_cost=_ratio(realised, cp_all), **forecast_roi)
+        return Roi(note=TOO_RECENT, forecast_official=forecast_official, forecast_total_cost=forecast_total)
+    return Roi(official=_ratio(realised, cp_ftap), total_cost=_ratio(realised, cp_all),
+               forecast_official=forecast_official, forecast_total_cost=forecast_total)

@@ -122,10 +122,11 @@ def missing_returns(records: Sequence[ReturnRecord], projets: pd.DataFrame, star
     """Projects whose accompaniment has started by the cut-off and that have no kept return for the period."""
     have = {r.project_id for r in records if r.kept and r.period == str(period)}
     out: list[Finding] = []
-    for row in projets.sort_values("project_id").itertuples():
-        start = starts.get(row.project_id) or getattr(row, "date_selection", None)
-        if start is None or pd.isna(start) or start > cutoff or row.project_id in have:
+    for row in projets.sort_values("project_id").to_dict("records"):
+        project_id = str(row["project_id"])
+        start = starts.get(project_id) or row.get("date_selection")
+        if not isinstance(start, dt.date) or start > cutoff or project_id in have:
             continue
-        out.append(finding("missing-return", f"Aucune remontée retenue du projet {row.project_id} pour {period} ; "
-                                             "la dernière remontée retenue est utilisée.", value=str(row.project_id)))
+        out.append(finding("missing-return", f"Aucune remontée retenue du projet {project_id} pour {period} ; "
+                                             "la dernière remontée retenue est utilisée.", value=project_id))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,23 +105,23 @@ def suivi_aecp(declared: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date
     df[amounts] = df[amounts].round(2)
     df["taux_ae"] = _rate(df["ae"], df["env_ae"])
     df["taux_cp"] = _rate(df["cp"], df["env_cp"])
-    df["alerte"] = [_alerts(r) for r in df.itertuples()]
+    df["alerte"] = [_alerts(r) for r in df.to_dict("records")]
     return df
 
 
-def _alerts(r: object) -> str:
+def _alerts(r: Mapping[Any, Any]) -> str:
     a: list[str] = []
-    env_ae, env_cp, ae, cp = (float(getattr(r, k)) for k in ("env_ae", "env_cp", "ae", "cp"))
-    if ae > EPS and env_ae <= EPS:
+    if r["ae"] > EPS and r["env_ae"] <= EPS:
         a.append("AE engagées sans enveloppe")
-    elif ae > env_ae + EPS:
+    elif r["ae"] > r["env_ae"] + EPS:
         a.append("Dépassement de l'enveloppe AE")
-    if cp > EPS and env_cp <= EPS:
-        if float(r.cp_cum) > float(r.env_cp_cum) + EPS:
+    if r["cp"] > EPS and r["env_cp"] <= EPS:
+        # CP of a year without envelope pay earlier years' AE: judged against the cumulative envelope.
+        if r["cp_cum"] > r["env_cp_cum"] + EPS:
             a.append("CP payés au-delà de l'enveloppe cumulée")
-    elif cp > env_cp + EPS:
+    elif r["cp"] > r["env_cp"] + EPS:
         a.append("Dépassement de l'enveloppe CP")
-    if float(r.cp_cum) > float(r.ae_cum) + EPS:
+    if r["cp_cum"] > r["ae_cum"] + EPS:
         a.append("CP cumulés supérieurs aux AE cumulées")
     return " ; ".join(a)
 
@@ -141,20 +142,19 @@ def suivi_tranches(suivi: pd.DataFrame, referentiel: Referentiel, cutoff: dt.dat
     df["taux_ae"] = _rate(df["ae"], df["tranche_ae"].astype("float64"))
     df["taux_cp"] = _rate(df["cp"], df["tranche_cp"].astype("float64"))
 
-    def alert(r: object) -> str:
+    def alert(r: Mapping[Any, Any]) -> str:
         a = []
-        t_ae, t_cp = r.tranche_ae, r.tranche_cp
-        if pd.isna(t_ae):
-            if float(r.ae) > EPS:
+        if pd.isna(r["tranche_ae"]):
+            if r["ae"] > EPS:
                 a.append("Aucune tranche décidée pour l'année")
         else:
-            if float(r.ae) > float(t_ae) + EPS:
+            if r["ae"] > r["tranche_ae"] + EPS:
                 a.append("Dépassement de la tranche AE")
-            if float(r.cp) > float(t_cp) + EPS:
+            if r["cp"] > r["tranche_cp"] + EPS:
                 a.append("Dépassement de la tranche CP")
         return " ; ".join(a)
 
-    df["alerte"] = [alert(r) for r in df.itertuples()]
+    df["alerte"] = [alert(r) for r in df.to_dict("records")]
     return df
 
 

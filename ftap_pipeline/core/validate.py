@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pandera.pandas as pa
@@ -81,12 +81,12 @@ def _run_schema(df: pd.DataFrame, spec: layout.SheetLayout, by_file: dict[str, P
         if (i, field_key) in seen or field_key not in {f.key for f in spec.fields}:
             continue
         seen.add((i, field_key))
-        p = by_file[df.at[i, FILE]]
-        row = int(df.at[i, ROW])
+        p = by_file[str(df.at[i, FILE])]
+        row = int(cast(int, df.at[i, ROW]))
         if (spec.key, row, field_key) in p.unreadable:
             continue  # already reported as unreadable
         f = spec.field(field_key)
-        value = df.at[i, field_key]
+        value: Any = df.at[i, field_key]
         if check in ROW_CHECKS:
             value = value.date() if isinstance(value, pd.Timestamp) else value
         slug, message = schema_message(check, value, f)
@@ -134,7 +134,7 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> N
             continue
         p = by_file[str(file)]
         first = idx[(bad_ae[idx] | bad_cp[idx]).to_numpy()][0]
-        year = int(ordered.at[first, "exercice"])
+        year = int(cast(int, ordered.at[first, "exercice"]))
         if cum_cp[first] < -EPSILON:
             slug, field_key = "ej-negative-cp", "cp"
             detail = f"en {year}, les CP cumulés ({parsing.format_eur(cum_cp[first])}) deviennent négatifs"
@@ -146,7 +146,7 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> N
             detail = (f"en {year}, les CP cumulés ({parsing.format_eur(cum_cp[first])}) dépassent les AE cumulées "
                       f"({parsing.format_eur(cum_ae[first])})")
         for i in idx:
-            row = int(ordered.at[i, ROW])
+            row = int(cast(int, ordered.at[i, ROW]))
             p.add(slug, f"EJ {ej} : {detail} ; toutes les lignes de l'EJ sont écartées.",
                   sheet=p.sheet_names.get("consommation", "Consommation"), cell=p.cell("consommation", row, field_key),
                   field=layout.CONSOMMATION.field(field_key).label, value=parsing.display(ordered.at[i, field_key]),

@@ -220,13 +220,13 @@ def _read_settings(frames: dict[str, pd.DataFrame], problems: list[str]) -> tupl
             domaines_fonctionnels=tuple(v.strip() for v in codes["domaine fonctionnel"].split(";") if v.strip()),
             activite=codes["activite"].strip(),
         )
-    comptes = {normalise_code(r.compte): int(r.titre) for r in frames["Comptes budgétaires"].itertuples()}
+    comptes = {normalise_code(r["compte"]): int(r["titre"]) for r in frames["Comptes budgétaires"].to_dict("records")}
     parameters = dict(DEFAULT_PARAMETERS)
     known = {normalise_label(k): k for k in DEFAULT_PARAMETERS}
-    for r in frames["Paramètres"].itertuples():
-        name = known.get(normalise_label(r.parametre))
+    for r in frames["Paramètres"].to_dict("records"):
+        name = known.get(normalise_label(r["parametre"]))
         if name is None:
-            problems.append(f"Paramètres : paramètre inconnu « {r.parametre} »")
+            problems.append(f"Paramètres : paramètre inconnu « {r['parametre']} »")
         else:
-            parameters[name] = float(r.valeur)
+            parameters[name] = float(r["valeur"])
     return nomenclature, comptes, parameters
