@@ -39,20 +39,26 @@ def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedRet
                       value=str(value or ""), row=row)
 
 
-def _kept(frame: pd.DataFrame, file: str) -> pd.DataFrame:
-    return frame[(frame[FILE] == file) & ~frame["_rejected"]]
+def kept_by_file(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The kept lines of a sheet, split by return once (not filtered again for every return)."""
+    kept = frame[~frame["_rejected"]]
+    return {str(file): group for file, group in kept.groupby(FILE, sort=False)}
+
+
+def _kept(split: Mapping[str, pd.DataFrame], like: pd.DataFrame, file: str) -> pd.DataFrame:
+    return split.get(file, like.iloc[0:0])
 
 
 def forecast_roi(p: ParsedReturn, financement: pd.DataFrame, economies: pd.DataFrame) -> float | None:
     """Forecast ROI at 3 years: forecast perennial savings of the three years after the end of the
-    accompaniment, over the planned FTAP AE (contrat.md)."""
+    accompaniment, over the planned FTAP AE (contrat.md). Frames hold the kept lines of this return."""
     fin = p.projet.get("fin")
     if not isinstance(fin, dt.date):
         return None
-    ftap_ae = float(_kept(financement, p.file).query("financeur == @enums.FTAP")["ae"].sum())
+    ftap_ae = float(financement[financement["financeur"] == enums.FTAP]["ae"].sum())
     if ftap_ae <= 0:
         return None
-    eco = _kept(economies, p.file)
+    eco = economies
     years = range(fin.year + 1, fin.year + 4)
     savings = eco[(eco["statut"] == enums.PREVISIONNELLE) & (eco["perenne"] == enums.OUI) & eco["annee"].isin(years)]
     return float(savings["montant"].sum()) / ftap_ae
@@ -61,6 +67,8 @@ def forecast_roi(p: ParsedReturn, financement: pd.DataFrame, economies: pd.DataF
 def check_criteria(parsed: Sequence[ParsedReturn], frames: Mapping[str, pd.DataFrame],
                    referentiel: Referentiel | None) -> None:
     """§4.3 and §4.1 criteria on each usable return, as warnings."""
+    split = {key: kept_by_file(frames[key]) for key in ("financement", "economies")}
+    kept = {key: {p.file: _kept(split[key], frames[key], p.file) for p in parsed} for key in split}
     for p in parsed:
         if "projet" not in p.sheet_names or "consommation" not in p.sheet_names:
             continue
@@ -68,7 +76,7 @@ def check_criteria(parsed: Sequence[ParsedReturn], frames: Mapping[str, pd.DataF
             p.add("criterion-not-assessable", "Sans référentiel, les critères de sélection (§4.3) ne sont pas évalués : "
                                               "leurs seuils figurent dans ses paramètres.", sheet=p.sheet_names["projet"])
             continue
-        _criteria_of(p, frames, referentiel)
+        _criteria_of(p, kept["financement"][p.file], kept["economies"][p.file], referentiel)
 
 
 def _where(p: ParsedReturn, key: str) -> dict[str, object]:
@@ -76,10 +84,9 @@ def _where(p: ParsedReturn, key: str) -> dict[str, object]:
             "field": layout.PROJET.field(key).label}
 
 
-def _criteria_of(p: ParsedReturn, frames: Mapping[str, pd.DataFrame], referentiel: Referentiel) -> None:
+def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referentiel: Referentiel) -> None:
     proj = p.projet
     if "financement" in p.sheet_names:
-        fin = _kept(frames["financement"], p.file)
         total = float(fin["ae"].sum())
         cofin = float(fin[fin["financeur"].isin(enums.CO_FINANCEURS)]["ae"].sum())
         cap = referentiel.parameter(ref.P_PLAFOND)
@@ -114,7 +121,7 @@ def _criteria_of(p: ParsedReturn, frames: Mapping[str, pd.DataFrame], referentie
                                         f"l'accompagnement ({debut:%d/%m/%Y}).",
               value=f"{cadrage:%d/%m/%Y}", **_where(p, "date_cadrage"))
     if "economies" in p.sheet_names and "financement" in p.sheet_names:
-        roi = forecast_roi(p, frames["financement"], frames["economies"])
+        roi = forecast_roi(p, fin, eco)
         minimum = referentiel.parameter(ref.P_ROI)
         if roi is None:
             p.add("criterion-not-assessable", "ROI prévisionnel à 3 ans non calculable (fin d'accompagnement ou "

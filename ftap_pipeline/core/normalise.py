@@ -49,6 +49,8 @@ class ParsedReturn:
     findings: list[Finding] = field(default_factory=list)
     #: Cells whose value could not be read: (sheet key, row, field key); the schema does not report them twice.
     unreadable: set[tuple[str, int, str]] = field(default_factory=set)
+    #: Fingerprint of the content, set once by `select.content_key`.
+    content_key: str | None = None
 
     def cell(self, sheet_key: str, row: int, field_key: str) -> str:
         letter = self.columns.get(sheet_key, {}).get(field_key, "")

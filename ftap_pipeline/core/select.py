@@ -43,12 +43,16 @@ class ReturnRecord:
 
 
 def content_key(p: ParsedReturn) -> str:
-    """A fingerprint of what a return says (not of its bytes): re-saving a file does not change it."""
-    payload = {
-        "projet": {k: str(v) for k, v in sorted(p.projet.items())},
-        "tables": {k: t.drop(columns=[FILE, ROW]).astype(str).values.tolist() for k, t in sorted(p.tables.items())},
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """A fingerprint of what a return says (not of its bytes): re-saving a file does not change it.
+    Computed once per return: selection compares it for every tie."""
+    if p.content_key is None:
+        payload = {
+            "projet": {k: str(v) for k, v in sorted(p.projet.items())},
+            "tables": {k: t.drop(columns=[FILE, ROW]).to_numpy().tolist() for k, t in sorted(p.tables.items())},
+        }
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        p.content_key = hashlib.sha256(text.encode()).hexdigest()
+    return p.content_key
 
 
 def _is_rejected(p: ParsedReturn) -> bool:

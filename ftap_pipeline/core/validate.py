@@ -128,10 +128,9 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> N
     cum_cp = grouped["cp"].cumsum()
     bad_cp = cum_cp > cum_ae + EPSILON
     bad_ae = (cum_ae < -EPSILON) | (cum_cp < -EPSILON)
-    for (file, ej), group in ordered.groupby([FILE, "ej"], sort=True):
+    bad_ej = (bad_cp | bad_ae).groupby([ordered[FILE], ordered["ej"]]).transform("any")
+    for (file, ej), group in ordered[bad_ej].groupby([FILE, "ej"], sort=True):
         idx = group.index
-        if not (bad_cp[idx].any() or bad_ae[idx].any()):
-            continue
         p = by_file[str(file)]
         first = idx[(bad_ae[idx] | bad_cp[idx]).to_numpy()][0]
         year = int(cast(int, ordered.at[first, "exercice"]))
