@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -122,7 +123,12 @@ def cmd_run(inputs: Path, outputs: Path, period: str | None, committee_date: str
     from ftap_pipeline.io.referentiel_reader import ReferentielError
 
     prefect_environment(Path.cwd())
-    _say("Démarrage du traitement (orchestrateur Prefect local)…")
+    progress = logging.StreamHandler(sys.stderr)
+    progress.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("ftap").addHandler(progress)
+    logging.getLogger("ftap").setLevel(logging.INFO)
+    logging.getLogger("ftap").propagate = False  # Prefect logs in English on the root logger
+    _say("Démarrage du traitement (orchestrateur Prefect local, quelques secondes)…")
     from flows.rapport_trimestriel import rapport_trimestriel
 
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import json
+import logging
 import re
 import time
 import unicodedata
@@ -36,6 +37,8 @@ from ftap_pipeline.io.csv_writer import write_csv
 from ftap_pipeline.io.excel_writer import write_workbook
 from ftap_pipeline.io.intake import read_returns
 from ftap_pipeline.io.referentiel_reader import read_referentiel
+
+log = logging.getLogger("ftap")
 
 RETURNS_DIR, CHORUS_DIR, REFERENCE_FILE = "remontees", "chorus", Path("reference") / "referentiel.xlsx"
 PACKAGES = ("ftap-pipeline", "pandas", "pandera", "openpyxl", "xlsxwriter", "python-calamine", "prefect")
@@ -80,8 +83,10 @@ def ingest(config: RunConfig) -> Ingested:
     t0 = time.perf_counter()
     referentiel = read_referentiel(config.inputs / REFERENCE_FILE)
     paths = intake.discover(config.inputs / RETURNS_DIR)
+    log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(paths))
     items = read_returns(paths, config.workers)
     chorus = read_chorus_files(intake.discover(config.inputs / CHORUS_DIR), workers=config.workers)
+    log.info("Contrôle des remontées…")
     t1 = time.perf_counter()
     assessment = assess_returns(items, referentiel, config.cutoff)
     t2 = time.perf_counter()
@@ -109,6 +114,7 @@ def _porteur_of(record: ReturnRecord, referentiel: Referentiel) -> str:
 def build(ingested: Ingested, config: RunConfig) -> Built:
     """Reconcile and lay out every output, in memory."""
     t0 = time.perf_counter()
+    log.info("Rapprochement AE/CP (enveloppes, déclarations, Chorus)…")
     ref, assessment = ingested.referentiel, ingested.assessment
     standing = standing_returns(assessment.records, config.cutoff)
     starts = {r.project_id: _start_of(assessment, r) for r in standing.values() if r.project_id}
@@ -214,6 +220,7 @@ def publish(built: Built, ingested: Ingested, config: RunConfig) -> Path:
     """Write the workbook, the porteurs' workbooks, the CSV exports and the manifest, each atomically."""
     t0 = time.perf_counter()
     out = config.out_dir
+    log.info("Écriture des classeurs dans %s…", out)
     workbook_path = out / f"FTAP_suivi_{config.label}.xlsx"
     write_workbook(built.workbook, workbook_path)
     for key, spec in built.feedback.items():

@@ -154,3 +154,26 @@ def test_ftap_run_through_prefect(tmp_path: Path, demo_run: Path) -> None:
     produced = tmp_path / "out" / "2025-T2" / "FTAP_suivi_2025-T2.xlsx"
     assert produced.read_bytes() == (demo_run / "FTAP_suivi_2025-T2.xlsx").read_bytes()
     assert "Rapport écrit" in proc.stderr
+
+
+def test_chorus_statuses_are_those_the_demo_injected(demo_run: Path, tmp_path: Path) -> None:
+    from ftap_pipeline.demo import write_demo
+
+    summary = write_demo(tmp_path / "demo")
+    got = {r["N° EJ"]: r["Statut"] for r in _rows(demo_run / "donnees" / "rapprochement.csv")}
+    injected = dict(summary.reconciliation)
+    assert {ej: got.get(ej) for ej in injected} == injected
+    assert {s for ej, s in got.items() if ej not in injected} == {"Concordant"}
+    expected = {f: s for f, s in summary.expected_statuses.items()}
+    statuses = {r["Fichier"]: r["Statut"] for r in _rows(demo_run / "donnees" / "remontees.csv")}
+    assert statuses == expected
+
+
+def test_committed_demo_inputs_are_what_the_generator_writes(tmp_path: Path) -> None:
+    from ftap_pipeline.demo import write_demo
+
+    write_demo(tmp_path / "demo")
+    for path in sorted((tmp_path / "demo").rglob("*")):
+        if path.is_file():
+            committed = INPUTS / path.relative_to(tmp_path / "demo")
+            assert committed.read_bytes() == path.read_bytes(), committed

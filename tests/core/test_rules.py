@@ -202,3 +202,55 @@ def test_conservation_holds_for_every_return(tmp_path: Path) -> None:
     a = b.assess_one(tmp_path, tabs=tabs)
     for r in a.records:
         assert r.lines_read == r.lines_kept + r.lines_rejected
+
+
+def test_missing_column_of_consommation_rejects_the_return(tmp_path: Path) -> None:
+    path = b.write(tmp_path, "r.xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb["Consommation"].delete_cols(13)  # CP payés (€)
+    wb.save(path)
+    a = b.assess_files([path])
+    r = a.records[0]
+    assert ("missing-column", "Consommation!A1") in _slugs(a)
+    assert (r.status, r.lines_read, r.lines_kept, r.lines_rejected) == (enums.REJETEE, 9, 0, 9)
+
+
+def test_missing_column_of_another_sheet_rejects_its_lines(tmp_path: Path) -> None:
+    path = b.write(tmp_path, "r.xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb["Financement"].delete_cols(6)  # AE (€)
+    wb.save(path)
+    a = b.assess_files([path])
+    r = a.records[0]
+    assert ("missing-column", "Financement!A1") in _slugs(a)
+    assert (r.status, r.lines_read, r.lines_kept, r.lines_rejected) == (enums.RETENUE_AVEC_ANOMALIES, 9, 7, 2)
+
+
+def test_negative_cumulative_cp(tmp_path: Path) -> None:
+    tabs = b.tables()
+    tabs["consommation"][1]["cp"] = -90000.0  # 80 000 paid in 2024, then a -90 000 correction
+    a = b.assess_one(tmp_path, tabs=tabs)
+    assert [f.slug for f in a.findings if f.severity == "Bloquant"] == ["ej-negative-cp"] * 2
+
+
+def test_superseded_return_is_told_why(tmp_path: Path) -> None:
+    v1 = b.write(tmp_path, "v1.xlsx")
+    v2 = b.write(tmp_path, "v2.xlsx", proj=b.projet(version=2))
+    a = b.assess_files([v1, v2])
+    assert [r.status for r in a.records] == [enums.REMPLACEE, enums.RETENUE]
+    told = [f for f in a.findings if f.slug == "superseded-return"]
+    assert [(f.file, f.message) for f in told] == [("v1.xlsx", "Remplacée par v2.xlsx (version 2).")]
+
+
+def test_file_too_large_is_refused_before_parsing(tmp_path: Path) -> None:
+    from ftap_pipeline.io.workbook_reader import MAX_FILE_BYTES
+
+    big = tmp_path / "enorme.xlsx"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    a = b.assess_files([big])
+    assert [(f.slug, a.records[0].status) for f in a.findings] == [("file-too-large", enums.REJETEE)]
