@@ -33,8 +33,7 @@ def publish_task(built: pipeline.Built, ingested: pipeline.Ingested, config: pip
 
 def run_config(inputs: str, outputs: str, period: str | None, committee_date: str | None = None) -> pipeline.RunConfig:
     if committee_date:
-        day = dt.date.fromisoformat(committee_date)
-        return pipeline.RunConfig(Path(inputs), Path(outputs), Period.last_finished(day), day, f"comite-{day.isoformat()}")
+        return pipeline.RunConfig.committee(Path(inputs), Path(outputs), dt.date.fromisoformat(committee_date))
     chosen = Period.parse(period) if period else Period.last_finished(dt.date.today())
     return pipeline.RunConfig.quarterly(Path(inputs), Path(outputs), chosen)
 

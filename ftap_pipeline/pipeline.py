@@ -57,6 +57,11 @@ class RunConfig:
     def quarterly(cls, inputs: Path, outputs: Path, period: Period, workers: int = 2) -> RunConfig:
         return cls(inputs, outputs, period, period.last_day, str(period), workers)
 
+    @classmethod
+    def committee(cls, inputs: Path, outputs: Path, day: dt.date, workers: int = 2) -> RunConfig:
+        """The data as of a steering committee: cut at its date; the period expected is the last finished one."""
+        return cls(inputs, outputs, Period.last_finished(day), day, f"comite-{day.isoformat()}", workers)
+
     @property
     def out_dir(self) -> Path:
         return self.outputs / self.label

@@ -177,3 +177,20 @@ def test_committed_demo_inputs_are_what_the_generator_writes(tmp_path: Path) -> 
         if path.is_file():
             committed = INPUTS / path.relative_to(tmp_path / "demo")
             assert committed.read_bytes() == path.read_bytes(), committed
+
+
+def test_committee_run_cuts_every_input_at_its_date(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from ftap_pipeline.pipeline import RunConfig, run_report
+
+    path = run_report(RunConfig.committee(INPUTS, tmp_path, dt.date(2025, 3, 14)))
+    assert path == tmp_path / "comite-2025-03-14" / "FTAP_suivi_comite-2025-03-14.xlsx"
+    out = path.parent / "donnees"
+    suivi = {(int(r["Année"]), r["Catégorie"]): float(r["Enveloppe AE (€)"]) for r in _rows(out / "suivi_ae_cp.csv")}
+    assert suivi[(2025, "Expérimentation")] == 1_200_000  # the avenant of 2025-03-15 is not in force yet
+    returns = _rows(out / "remontees.csv")
+    later = [r for r in returns if r["Période"] and r["Période"] >= "2025-T1"]
+    assert later and all(r["Statut"] == "Rejetée" for r in later)
+    kept_periods = {r["Période"] for r in returns if r["Statut"].startswith("Retenue")}
+    assert max(kept_periods) == "2024-T4"

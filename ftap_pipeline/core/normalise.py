@@ -8,6 +8,7 @@ once on the lines of all returns concatenated (see `validate.py`).
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,6 +249,18 @@ def _empty_table(keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(dtype=object) for k in [FILE, ROW, *keys]})
 
 
+def _as_int(value: Any) -> int | None:
+    """An integer cell as the parsers gave it. A line whose year or titre could not be read holds None, and
+    pandas then stores the whole column as floats (2024 → 2024.0): those are still the other lines' integers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def typed_frame(frames: list[pd.DataFrame], spec: SheetLayout) -> pd.DataFrame:
     """Concatenate the lines of one sheet across returns, with one dtype per kind, for the schemas."""
     keys = [f.key for f in spec.fields]
@@ -258,8 +271,7 @@ def typed_frame(frames: list[pd.DataFrame], spec: SheetLayout) -> pd.DataFrame:
     for f in spec.fields:
         col = df[f.key]
         if f.kind in (Kind.INT, Kind.TITRE):
-            df[f.key] = pd.array(col.where(col.map(lambda v: isinstance(v, int) and not isinstance(v, bool)), None)
-                                 .tolist(), dtype="Int64")
+            df[f.key] = pd.array(col.map(_as_int).tolist(), dtype="Int64")
         elif f.kind in (Kind.AMOUNT, Kind.NUMBER):
             df[f.key] = pd.to_numeric(col, errors="coerce").astype("float64")
         elif f.kind is Kind.DATE:

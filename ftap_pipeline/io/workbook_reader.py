@@ -1,8 +1,9 @@
 """Read any accepted workbook into plain rows of cell values, with python-calamine.
 
 Calamine reads cached values and never runs macros. Two things it cannot tell apart from an empty
-cell are looked up in the file itself for OOXML workbooks: error cells (`#REF!`…) and formulas that
-were saved without a cached value. They come back as `CellFlag`s so the validator can refuse them.
+cell are looked up in the file itself: error cells (`#REF!`…) in OOXML and ODS workbooks, and formulas
+that were saved without a cached value in OOXML ones. They come back as `CellFlag`s so the validator can
+refuse them. (In a legacy `.xls`, calamine reads an error cell as empty and nothing looks further.)
 
 Parsing runs in worker processes (see `read_isolated`): a hostile file may abort a native reader,
 and must take down only its worker, never the run.
@@ -36,6 +37,9 @@ ACCEPTED_SUFFIXES: Final = (".xlsx", ".xlsm", ".ods", ".xls")
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_NS_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_NS_ODS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_NS_ODS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 
@@ -104,7 +108,9 @@ def read_workbook(path: Path) -> RawWorkbook:
                 continue
             sheet = wb.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS)
-            sheets.append(RawSheet(meta.name, [list(r) for r in rows], visible="Visible" in str(meta.visible)))
+            # Compare with the enum itself: its text, `SheetVisibleEnum.Hidden`, contains "Visible" too.
+            visible = meta.visible == pc.SheetVisibleEnum.Visible
+            sheets.append(RawSheet(meta.name, [list(r) for r in rows], visible=visible))
     except Exception as exc:
         raise ReadError("file-unreadable", f"Une feuille du classeur est illisible ({type(exc).__name__}).") from exc
     finally:
@@ -112,7 +118,22 @@ def read_workbook(path: Path) -> RawWorkbook:
     raw = RawWorkbook(sheets)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         _add_ooxml_facts(path, raw)
+    elif path.suffix.lower() == ".ods":
+        _add_ods_facts(path, raw)
+    for raw_sheet in raw.sheets:
+        _cover_flags(raw_sheet)
     return raw
+
+
+def _cover_flags(sheet: RawSheet) -> None:
+    """Make the rows reach every flagged cell.
+
+    Calamine's rows stop at the last cell that has a value, so a trailing line made only of formulas saved
+    without their values would fall outside the rows and vanish without a finding. Rows added here are
+    empty lists: only the flags say something about them.
+    """
+    last = max((i for i, _ in sheet.flags if i < MAX_ROWS), default=-1)
+    sheet.rows.extend([] for _ in range(last + 1 - len(sheet.rows)))
 
 
 def _add_ooxml_facts(path: Path, raw: RawWorkbook) -> None:
@@ -144,23 +165,82 @@ def _add_ooxml_facts(path: Path, raw: RawWorkbook) -> None:
 
 def _scan_sheet_xml(stream: Any) -> dict[tuple[int, int], CellFlag]:
     flags: dict[tuple[int, int], CellFlag] = {}
-    for _event, elem in SafeET.iterparse(stream, events=("end",)):
-        if elem.tag != f"{_NS_MAIN}c":
-            if elem.tag == f"{_NS_MAIN}row":
+    # `r` is optional on rows and cells (some writers leave it out): a cell without it follows the previous one.
+    row, col = -1, -1
+    for event, elem in SafeET.iterparse(stream, events=("start", "end")):
+        if elem.tag == f"{_NS_MAIN}row":
+            if event == "start":
+                r = elem.get("r", "")
+                row, col = (int(r) - 1 if r.isdigit() else row + 1), -1
+            else:
                 elem.clear()
             continue
+        if event != "end" or elem.tag != f"{_NS_MAIN}c":
+            continue
         ref = elem.get("r")
+        row, col = a1_to_index(ref) if ref else (row, col + 1)
         kind = elem.get("t")
         formula = elem.find(f"{_NS_MAIN}f")
         value = elem.find(f"{_NS_MAIN}v")
-        if ref:
-            pos = a1_to_index(ref)
-            if kind == "e":
-                flags[pos] = CellFlag("error", value.text or "" if value is not None else "")
-            elif formula is not None and (value is None or (not value.text and kind != "str")):
-                # A formula saved without its result (written by a library, never recalculated).
-                flags[pos] = CellFlag("formula-without-value", formula.text or "")
+        if kind == "e":
+            flags[(row, col)] = CellFlag("error", value.text or "" if value is not None else "")
+        elif formula is not None and (value is None or (not value.text and kind != "str")):
+            # A formula saved without its result (written by a library, never recalculated).
+            flags[(row, col)] = CellFlag("formula-without-value", formula.text or "")
     return flags
+
+
+def _add_ods_facts(path: Path, raw: RawWorkbook) -> None:
+    """Find error cells in an ODS workbook: LibreOffice stores them as an empty string, which calamine reads."""
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("content.xml") as stream:
+            found = _scan_ods_content(stream)
+    except (KeyError, zipfile.BadZipFile, SafeET.ParseError, OSError, ValueError):
+        return  # calamine read it; the extra facts are best effort
+    for sheet in raw.sheets:
+        sheet.flags = found.get(sheet.name, {})
+
+
+def _scan_ods_content(stream: Any) -> dict[str, dict[tuple[int, int], CellFlag]]:
+    """Error cells of each sheet of an ODS `content.xml`, at their A1 position.
+
+    Rows and cells may be repeated (`number-rows-repeated`, `number-columns-repeated`, a million times for
+    the empty rest of a sheet), and a merged area's hidden cells are `covered-table-cell`s that still take
+    their place. An error is LibreOffice's `calcext:value-type="error"`; other writers store the error text
+    as a string, which the parsers refuse. At most `MAX_ROWS` flags a sheet, whatever the repeats claim.
+    """
+    table, row_tag = f"{_NS_ODS_TABLE}table", f"{_NS_ODS_TABLE}table-row"
+    cell_tags = (f"{_NS_ODS_TABLE}table-cell", f"{_NS_ODS_TABLE}covered-table-cell")
+    rows_repeated, cols_repeated = f"{_NS_ODS_TABLE}number-rows-repeated", f"{_NS_ODS_TABLE}number-columns-repeated"
+    out: dict[str, dict[tuple[int, int], CellFlag]] = {}
+    flags: dict[tuple[int, int], CellFlag] = {}
+    row = col = repeat = 0
+    for event, elem in SafeET.iterparse(stream, events=("start", "end")):
+        if event == "start":
+            if elem.tag == table:
+                flags, row = out.setdefault(elem.get(f"{_NS_ODS_TABLE}name", ""), {}), 0
+            elif elem.tag == row_tag:
+                col, repeat = 0, int(elem.get(rows_repeated, "1"))
+            continue
+        if elem.tag in cell_tags:
+            span = int(elem.get(cols_repeated, "1"))
+            if elem.get(f"{_NS_ODS_CALCEXT}value-type") == "error":
+                shown = elem.find(f"{_NS_ODS_TEXT}p")
+                flag = CellFlag("error", "".join(shown.itertext()) if shown is not None else "")
+                _flag_area(flags, range(row, min(row + repeat, MAX_ROWS)), range(col, col + span), flag)
+            col += span
+        elif elem.tag == row_tag:
+            row += repeat
+            elem.clear()
+    return out
+
+
+def _flag_area(flags: dict[tuple[int, int], CellFlag], rows: range, cols: range, flag: CellFlag) -> None:
+    for i in rows:
+        for j in cols:
+            if len(flags) >= MAX_ROWS:
+                return
+            flags[(i, j)] = flag
 
 
 # --- isolation -------------------------------------------------------------------------------------
