@@ -13,6 +13,7 @@ floor measured in the same process, on the same files, at the same moment, are w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import subprocess
@@ -81,10 +82,8 @@ def main() -> None:
     whole = typed_frame(per_return, layout.CONSOMMATION)
 
     def validate(df: object) -> None:
-        try:
+        with contextlib.suppress(pa.errors.SchemaErrors):
             ConsommationSchema.validate(df, lazy=True)
-        except pa.errors.SchemaErrors:
-            pass
 
     one_by_one = best_of(args.repeat, lambda: [validate(f) for f in frames])
     concatenated = best_of(args.repeat, lambda: validate(whole))

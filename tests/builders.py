@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ftap_pipeline.contract.referentiel import Referentiel
-from ftap_pipeline.core.assess import Assessment, ReturnInput, assess_returns
+from ftap_pipeline.core.assess import Assessment, assess_returns
 from ftap_pipeline.io.return_writer import write_return
 from ftap_pipeline.io.workbook_reader import read_workbook
 

@@ -49,10 +49,12 @@ def test_tables_are_real_excel_tables_with_core_columns(demo_run: Path) -> None:
     ws = wb["Suivi AE-CP"]
     first = ws[suivi.ref.split(":")[0]].row + 1
     amount = ws.cell(first, 6)
-    assert isinstance(amount.value, (int, float)) and amount.number_format == '#,##0.00 "€"'
+    assert isinstance(amount.value, (int, float))
+    assert amount.number_format == '#,##0.00 "€"'
     rap = wb["Rapprochement Chorus"]
     ej = rap.cell(rap[rap.tables["Rapprochement"].ref.split(":")[0]].row + 1, 2)
-    assert isinstance(ej.value, str) and len(ej.value) in (10, len("(sans EJ)"))
+    assert isinstance(ej.value, str)
+    assert len(ej.value) in (10, len("(sans EJ)"))
 
 
 def test_statuses_and_conservation(demo_run: Path) -> None:
@@ -118,7 +120,8 @@ def test_envelopes_reproduce_the_contract(demo_run: Path) -> None:
     env: dict[int, float] = defaultdict(float)
     for r in _rows(demo_run / "donnees" / "suivi_ae_cp.csv"):
         env[int(r["Année"])] += float(r["Enveloppe AE (€)"])
-    assert env[2023] == 3_000_000 and env[2024] == 6_000_000
+    assert env[2023] == 3_000_000
+    assert env[2024] == 6_000_000
 
 
 def test_manifest_records_every_input(demo_run: Path) -> None:
@@ -191,6 +194,7 @@ def test_committee_run_cuts_every_input_at_its_date(tmp_path: Path) -> None:
     assert suivi[(2025, "Expérimentation")] == 1_200_000  # the avenant of 2025-03-15 is not in force yet
     returns = _rows(out / "remontees.csv")
     later = [r for r in returns if r["Période"] and r["Période"] >= "2025-T1"]
-    assert later and all(r["Statut"] == "Rejetée" for r in later)
+    assert later
+    assert all(r["Statut"] == "Rejetée" for r in later)
     kept_periods = {r["Période"] for r in returns if r["Statut"].startswith("Retenue")}
     assert max(kept_periods) == "2024-T4"

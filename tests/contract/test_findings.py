@@ -15,7 +15,9 @@ TESTS = Path(__file__).resolve().parent.parent
 def test_slugs_are_kebab_case_with_french_texts() -> None:
     for slug, rule in RULES.items():
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug)
-        assert rule.title and rule.action and rule.action.endswith((".", ")"))
+        assert rule.title
+        assert rule.action
+        assert rule.action.endswith((".", ")"))
 
 
 def test_unknown_slug_is_refused_at_once() -> None:

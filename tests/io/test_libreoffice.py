@@ -61,8 +61,11 @@ def test_consolidated_workbook_opens_in_libreoffice(demo_run: Path, tmp_path: Pa
     shutil.copy(demo_run / "FTAP_suivi_2025-T2.xlsx", source)
     ods = convert([source], "ods", tmp_path / "out")[0]
     wb = python_calamine.CalamineWorkbook.from_path(str(ods))
-    assert "Suivi AE-CP" in wb.sheet_names and "Anomalies" in wb.sheet_names
+    assert "Suivi AE-CP" in wb.sheet_names
+    assert "Anomalies" in wb.sheet_names
     rows = wb.get_sheet_by_name("Suivi AE-CP").to_python()
     header = next(i for i, r in enumerate(rows) if r[:2] == ["Année", "Catégorie"])
     first = rows[header + 1]
-    assert first[0] == 2023 and first[1] == "Cadrage" and first[3] == 600000
+    assert first[0] == 2023
+    assert first[1] == "Cadrage"
+    assert first[3] == 600000
