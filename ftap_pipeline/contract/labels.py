@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _UNIT_SUFFIX = re.compile(r"\(\s*(€|eur|euros?)\s*\)\s*$")
 _SPACES = re.compile(r"\s+")
@@ -17,7 +18,13 @@ def normalise_label(text: object) -> str:
     """
     if text is None:
         return ""
-    s = str(text).translate(_DASHES)
+    return _fold(str(text))
+
+
+@lru_cache(maxsize=16384)
+def _fold(text: str) -> str:
+    """The folding itself, cached: the same headers and list values recur in every return."""
+    s = text.translate(_DASHES)
     s = s.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2007", " ")
     s = _SPACES.sub(" ", s).strip().lower()
     s = s.rstrip(":").strip()

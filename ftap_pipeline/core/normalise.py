@@ -106,10 +106,10 @@ def parse_return(workbook: RawWorkbook, file: str, sha256: str) -> ParsedReturn:
     """Read the five sheets of a return; structural problems and unreadable cells become findings."""
     out = ParsedReturn(file=file, sha256=sha256)
     found, extras = match_sheets(workbook)
-    for sheet in extras:
-        if any(not parsing.is_empty(c) for r in sheet.rows for c in r):
-            out.add("extra-sheet", f"La feuille « {sheet.name} » n'est pas prévue par le format ; elle est ignorée.",
-                    sheet=sheet.name)
+    for extra in extras:
+        if any(not parsing.is_empty(c) for r in extra.rows for c in r):
+            out.add("extra-sheet", f"La feuille « {extra.name} » n'est pas prévue par le format ; elle est ignorée.",
+                    sheet=extra.name)
     for spec in layout.SHEETS:
         sheet = found.get(spec.key)
         if sheet is None:
@@ -211,6 +211,7 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904
     for j, text in extras:
         out.add("extra-column", f"La colonne « {text} » n'est pas prévue ; elle est ignorée.",
                 sheet=sheet.name, cell=f"{sheet.name}!{a1(h, j)}", value=text)
+    _report_headerless_columns(sheet, h, set(positions.values()) | {j for j, _ in extras}, out)
     for f in spec.fields:
         if f.required and f.key not in positions:
             out.add("missing-column", f"La colonne obligatoire « {f.label} » est absente de la feuille « {sheet.name} » ; "
@@ -224,15 +225,17 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904
         if not used:
             continue
         if _is_total_row(row):
+            label_at = next(j for j, c in enumerate(row) if not parsing.is_empty(c))
             out.add("total-row", f"La ligne {i + 1} est une ligne de total ; elle n'est pas comptée.",
-                    sheet=sheet.name, cell=f"{sheet.name}!{a1(i, 0)}")
+                    sheet=sheet.name, cell=f"{sheet.name}!{a1(i, label_at)}")
             continue
         record: dict[str, Any] = {FILE: out.file, ROW: i + 1}
         for f in spec.fields:
-            j = positions.get(f.key)
-            if j is None:
+            col = positions.get(f.key)
+            if col is None:
                 record[f.key] = None
                 continue
+            j = col
             try:
                 record[f.key] = _read_cell(sheet, i, j, f, parsers[f.key])
             except CellError as exc:
@@ -243,6 +246,18 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904
         records.append(record)
     out.tables[spec.key] = pd.DataFrame.from_records(records, columns=[FILE, ROW, *keys]) if records \
         else _empty_table(keys)
+
+
+def _report_headerless_columns(sheet: RawSheet, h: int, named: set[int], out: ParsedReturn) -> None:
+    """Values typed in a column without a header are ignored, but said once: nothing is dropped silently."""
+    seen: set[int] = set()
+    for i in range(h + 1, len(sheet.rows)):
+        for j, c in enumerate(sheet.rows[i]):
+            if j not in named and j not in seen and not parsing.is_empty(c):
+                seen.add(j)
+                out.add("extra-column", f"La colonne {column_letter(j)} n'a pas d'en-tête mais contient des valeurs "
+                                        f"(première en {a1(i, j)}) ; elle est ignorée.",
+                        sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", value=parsing.display(c))
 
 
 def _empty_table(keys: list[str]) -> pd.DataFrame:

@@ -42,6 +42,8 @@ _NS_ODS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _NS_ODS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC: Final = b"PK\x03\x04"
+#: Name of the stream that holds a password-protected OOXML package, as it appears in the OLE directory.
+_ENCRYPTED_STREAM: Final = "EncryptedPackage".encode("utf-16-le")
 
 class ReadError(Exception):
     """A file that cannot be read as a workbook; carries the finding slug and a French message."""
@@ -72,8 +74,12 @@ def sniff(path: Path) -> None:
         raise ReadError("file-unreadable", "Le fichier est vide.")
     if head.startswith(_OLE_MAGIC):
         if suffix != ".xls":
-            # An OOXML workbook saved with a password is an OLE container holding an encrypted package.
-            raise ReadError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.")
+            # An OOXML workbook saved with a password is an OLE container holding an encrypted package;
+            # an OLE container without one is a legacy .xls workbook under the wrong name.
+            if _ENCRYPTED_STREAM in path.read_bytes():
+                raise ReadError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.")
+            raise ReadError("file-unreadable", f"Le fichier est un classeur Excel 97-2003 enregistré sous l'extension "
+                                               f"« {suffix} » : renommez-le en .xls, ou enregistrez-le au format .xlsx.")
         return
     if not head.startswith(_ZIP_MAGIC):
         raise ReadError("file-unreadable", "Le fichier n'est pas un classeur : son contenu ne correspond pas à son "

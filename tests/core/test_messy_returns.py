@@ -435,7 +435,7 @@ def test_legal_variant_says_what_the_clean_return_says(tmp_path: Path, clean: tu
 def test_total_row_is_said_once_on_its_cell(tmp_path: Path) -> None:
     a = b.assess_files([total_rows(tmp_path)])
     found = sorted(f.cell for f in a.findings if f.slug == "total-row")
-    assert found == ["Consommation!A6", "Financement!A4", "Économies!A6"]
+    assert found == ["Consommation!A6", "Financement!A4", "Économies!C6"]
 
 
 def test_finding_cells_follow_the_table_where_it_is(tmp_path: Path) -> None:

@@ -255,3 +255,16 @@ def test_file_too_large_is_refused_before_parsing(tmp_path: Path) -> None:
         fh.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk
     a = b.assess_files([big])
     assert [(f.slug, a.records[0].status) for f in a.findings] == [("file-too-large", enums.REJETEE)]
+
+
+def test_values_in_a_column_without_header_are_said_not_dropped(tmp_path: Path) -> None:
+    path = b.write(tmp_path, "r.xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb["Consommation"]["P3"] = "note oubliée"
+    wb.save(path)
+    a = b.assess_files([path])
+    said = [(f.slug, f.severity, f.cell, f.value) for f in a.findings if f.slug == "extra-column"]
+    assert said == [("extra-column", "Information", "Consommation!P3", "note oubliée")]
+    assert a.records[0].status == enums.RETENUE

@@ -171,8 +171,11 @@ def _not_workbooks(folder: Path) -> dict[str, tuple[Path, str]]:
             path.write_bytes(data or b"")
         files[name] = (path, slug)
 
-    # An OOXML workbook saved with an opening password is an OLE compound file, whatever its name says.
-    add("chiffre.xlsx", "file-encrypted", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    # An OOXML workbook saved with an opening password is an OLE compound file holding an EncryptedPackage
+    # stream; an OLE file without it is a legacy .xls under a wrong name.
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088)
+    add("chiffre.xlsx", "file-encrypted", ole + "EncryptedPackage".encode("utf-16-le"))
+    add("vieux-classeur.xlsx", "file-unreadable", ole)
     add("texte.xlsx", "file-unreadable", b"Identifiant du projet;AP-2024-01\n")
     add("vide.xlsx", "file-unreadable", b"")
     buffer = folder / "archive.zip"
