@@ -135,9 +135,14 @@ def _read_cell(sheet: RawSheet, i: int, j: int, f: Field, parse: Callable[[Any],
 
 
 def _parse_form(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904: bool) -> None:
-    """`Projet` is a key/value form: a label, then its value in the next non-empty cell of the row."""
+    """`Projet` is a key/value form: a label, then its value in the `Valeur` column when the form has that
+    header (so a note typed further right is not taken for an empty field's value), else in the next
+    non-empty cell of the row (forms typed without headers, labels merged over several columns)."""
     index = spec.label_index
     headers = {normalise_label(h) for h in layout.FORM_HEADERS}
+    value_header = normalise_label(layout.FORM_HEADERS[1])
+    value_col = next((j for r in sheet.rows[:HEADER_SEARCH_ROWS] for j, c in enumerate(r)
+                      if normalise_label(c) == value_header), None)
     for i, row in enumerate(sheet.rows):
         cells = [(j, c) for j, c in enumerate(row) if not parsing.is_empty(c) or (i, j) in sheet.flags]
         if not cells:
@@ -152,7 +157,10 @@ def _parse_form(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904:
             continue
         if f.key in out.projet_cells:
             continue  # first occurrence wins; a repeated label is most likely a copy
-        j = cells[1][0] if len(cells) > 1 else j0 + 1
+        if value_col is not None and value_col > j0:
+            j = value_col
+        else:
+            j = cells[1][0] if len(cells) > 1 else j0 + 1
         ref = f"{sheet.name}!{a1(i, j)}"
         out.projet_cells[f.key] = ref
         raw = row[j] if j < len(row) else None

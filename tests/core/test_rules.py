@@ -268,3 +268,17 @@ def test_values_in_a_column_without_header_are_said_not_dropped(tmp_path: Path) 
     said = [(f.slug, f.severity, f.cell, f.value) for f in a.findings if f.slug == "extra-column"]
     assert said == [("extra-column", "Information", "Consommation!P3", "note oubliée")]
     assert a.records[0].status == enums.RETENUE
+
+
+def test_a_note_beside_an_empty_projet_field_is_not_its_value(tmp_path: Path) -> None:
+    path = b.write(tmp_path, "r.xlsx", proj=b.projet(version=None))
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Projet"]
+    row = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Version")
+    ws.cell(row, 3).value = "7 (à confirmer)"
+    wb.save(path)
+    a = b.assess_files([path])
+    assert a.parsed[0].projet["version"] is None
+    assert a.records[0].version == 1
