@@ -227,19 +227,31 @@ def publish(built: Built, ingested: Ingested, config: RunConfig) -> Path:
     out = config.out_dir
     log.info("Écriture des classeurs dans %s…", out)
     workbook_path = out / f"FTAP_suivi_{config.label}.xlsx"
+    written = [workbook_path]
     write_workbook(built.workbook, workbook_path)
     for key, spec in built.feedback.items():
-        write_workbook(spec, out / "anomalies" / f"{key}_{config.label}.xlsx")
+        written.append(out / "anomalies" / f"{key}_{config.label}.xlsx")
+        write_workbook(spec, written[-1])
     for table in built.workbook.tables():
         if table.csv:
-            write_csv(table, out / "donnees" / table.csv)
+            written.append(out / "donnees" / table.csv)
+            write_csv(table, written[-1])
+    _remove_stale(out, set(written))
     ingested.timings["ecriture"] = time.perf_counter() - t0
     manifest = dict(built.manifest)
     manifest["durees_s"] = {k: round(v, 3) for k, v in ingested.timings.items()}
-    manifest["sorties"] = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()
-                                 and p.name != "manifest.json")
+    manifest["sorties"] = sorted(str(p.relative_to(out)) for p in written)
     write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n")
     return workbook_path
+
+
+def _remove_stale(out: Path, written: set[Path]) -> None:
+    """A rerun replaces the previous outputs of the same period: a porteur whose anomalies were corrected
+    must not keep an old feedback workbook beside the new report."""
+    for folder, pattern in (("anomalies", "*.xlsx"), ("donnees", "*.csv")):
+        for path in (out / folder).glob(pattern):
+            if path not in written:
+                path.unlink()
 
 
 def run_report(config: RunConfig) -> Path:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ftap_pipeline.contract.referentiel import Referentiel
+from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, Referentiel
 from ftap_pipeline.core.assess import Assessment, assess_returns
+from ftap_pipeline.io.intake import read_returns
 from ftap_pipeline.io.return_writer import write_return
-from ftap_pipeline.io.workbook_reader import read_workbook
 
 FTAP_CODES = {"centre_financier": "0349-CDBU-DITP", "domaine_fonctionnel": "0349-01", "activite": "03490101B501"}
 
@@ -68,8 +67,6 @@ def tables() -> dict[str, list[dict[str, Any]]]:
 
 
 def referentiel(**parameters: float) -> Referentiel:
-    from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS
-
     env = pd.DataFrame([{"date_effet": dt.date(2023, 7, 31), "categorie": c, "titre": 3, "annee": y, "financeur": "FTAP",
                          "ae": a * (1 if c != "Généralisation" else 3), "cp": a * (1 if c != "Généralisation" else 3)}
                         for c in ("Cadrage", "Expérimentation", "Généralisation")
@@ -90,18 +87,9 @@ def write(tmp: Path, name: str, proj: dict[str, Any] | None = None,
 
 def assess_files(paths: list[Path], ref: Referentiel | None = None, cutoff: dt.date | None = dt.date(2025, 6, 30)
                  ) -> Assessment:
-    from ftap_pipeline.io.intake import read_returns
-
     return assess_returns(read_returns(paths, workers=1), ref if ref is not None else referentiel(), cutoff)
 
 
 def assess_one(tmp: Path, proj: dict[str, Any] | None = None, tabs: dict[str, list[dict[str, Any]]] | None = None,
                ref: Referentiel | None = None) -> Assessment:
     return assess_files([write(tmp, "remontee.xlsx", proj, tabs)], ref)
-
-
-def deep(tabs: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    return copy.deepcopy(tabs)
-
-
-__all__ = ["read_workbook"]

@@ -198,3 +198,18 @@ def test_committee_run_cuts_every_input_at_its_date(tmp_path: Path) -> None:
     assert all(r["Statut"] == "Rejetée" for r in later)
     kept_periods = {r["Période"] for r in returns if r["Statut"].startswith("Retenue")}
     assert max(kept_periods) == "2024-T4"
+
+
+def test_rerun_replaces_stale_outputs(tmp_path: Path) -> None:
+    from ftap_pipeline.core.period import Period
+    from ftap_pipeline.pipeline import RunConfig, run_report
+
+    config = RunConfig.quarterly(INPUTS, tmp_path, Period.parse("2025-T2"))
+    stale = config.out_dir / "anomalies" / "Ancien_porteur_2025-T2.xlsx"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    run_report(config)
+    assert not stale.exists()
+    manifest = json.loads((config.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["sorties"]) == sorted(str(p.relative_to(config.out_dir)) for p in config.out_dir.rglob("*")
+                                                  if p.is_file() and p.name != "manifest.json")
