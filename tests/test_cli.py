@@ -88,3 +88,12 @@ def test_help_is_in_french() -> None:
                           check=True)
     assert "vérifier" in proc.stdout.lower() or "contrôle" in proc.stdout.lower()
     assert "show this help" not in proc.stdout
+
+
+def test_check_path_never_imports_prefect(tmp_path: Path) -> None:
+    path = b.write(tmp_path, "ok.xlsx")
+    code = ("import sys, contextlib, io\nfrom ftap_pipeline.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n    main(['check', {str(path)!r}])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'xlsxwriter', 'smtplib')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
