@@ -42,7 +42,7 @@ COLUMNS: Final = (
     "Reste à payer Chorus (€)",
     "Commentaire",
 )
-TOTALS_COLUMNS: Final = ("annee", "categorie", "titre", "ae_chorus", "cp_chorus")
+TOTALS_COLUMNS: Final = ("annee", "categorie", "titre", "ae_chorus", "cp_chorus", "retraits_chorus")
 NAN: Final = float("nan")
 
 
@@ -70,19 +70,25 @@ def reconcile_ejs(
 
 def chorus_totals(movements: pd.DataFrame, declared: pd.DataFrame) -> pd.DataFrame:
     """Dispositif AE and CP in Chorus per year × category × titre; an EJ takes its declared category (Chorus
-    has none), an undeclared one — payments without EJ included — is `Non déclaré`."""
+    has none), an undeclared one — payments without EJ included — is `Non déclaré`. Negative AE on an EJ
+    first engaged in an earlier year are withdrawals, apart, as on the declared side (contrat.md)."""
     moves = _with_consumption(movements)
     moves = moves[moves["in_dispositif"]]
+    dated = moves[(moves["ae"] > 0) & moves["annee"].notna() & (moves["ej"] != SANS_EJ)]
+    first_year = moves["ej"].map(dated.groupby("ej")["annee"].min())
+    withdrawal = (moves["ae"] < 0) & first_year.notna() & moves["annee"].notna() & (moves["annee"] > first_year)
+    moves = moves.assign(retraits=moves["ae"].where(withdrawal, 0.0), ae=moves["ae"].where(~withdrawal, 0.0))
     decl = _ftap(declared)
     category_of_ej = decl.sort_values(["ej", "exercice"], kind="stable").groupby("ej")["categorie"].last()
     moves = moves.assign(categorie=moves["ej"].map(category_of_ej).fillna(NON_DECLARE).astype(str))
     totals = (
-        moves.groupby(["annee", "categorie", "titre"], dropna=False, sort=True)[["ae", "cp"]]
+        moves.groupby(["annee", "categorie", "titre"], dropna=False, sort=True)[["ae", "cp", "retraits"]]
         .sum()
         .reset_index()
-        .rename(columns={"ae": "ae_chorus", "cp": "cp_chorus"})
+        .rename(columns={"ae": "ae_chorus", "cp": "cp_chorus", "retraits": "retraits_chorus"})
     )
-    totals[["ae_chorus", "cp_chorus"]] = totals[["ae_chorus", "cp_chorus"]].astype("float64").round(2)
+    amounts = ["ae_chorus", "cp_chorus", "retraits_chorus"]
+    totals[amounts] = totals[amounts].astype("float64").round(2)
     return totals.astype({"annee": "Int64", "titre": "Int64", "categorie": str})[list(TOTALS_COLUMNS)]
 
 

@@ -100,7 +100,8 @@ def suivi_table(suivi: pd.DataFrame, with_chorus: bool) -> TableSpec:
     if with_chorus:
         df["AE Chorus (€)"] = suivi["ae_chorus"]
         df["CP Chorus (€)"] = suivi["cp_chorus"]
-        columns = columns + cols(("AE Chorus (€)", A), ("CP Chorus (€)", A))
+        df["Retraits Chorus (€)"] = suivi["retraits_chorus"]
+        columns = columns + cols(("AE Chorus (€)", A), ("CP Chorus (€)", A), ("Retraits Chorus (€)", A))
     return TableSpec("SuiviAECP", columns, df, title="Consommation FTAP par année, catégorie et titre",
                      csv="suivi_ae_cp.csv")
 

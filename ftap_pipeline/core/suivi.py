@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ftap_pipeline.contract import enums
+from ftap_pipeline.contract.enums import NON_DECLARE
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
 from ftap_pipeline.core.normalise import FILE
 from ftap_pipeline.core.select import ReturnRecord
@@ -87,9 +88,9 @@ def suivi_aecp(declared: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date
     for col in ("env_ae", "env_cp", "ae", "retraits", "cp"):
         df[col] = df[col].astype("float64").fillna(0.0)
     if chorus_totals is not None and not chorus_totals.empty:
-        ch = chorus_totals.groupby(KEYS, as_index=False)[["ae_chorus", "cp_chorus"]].sum()
+        ch = chorus_totals.groupby(KEYS, as_index=False)[["ae_chorus", "cp_chorus", "retraits_chorus"]].sum()
         df = df.merge(ch, on=KEYS, how="outer")
-        for col in ("env_ae", "env_cp", "ae", "retraits", "cp", "ae_chorus", "cp_chorus"):
+        for col in ("env_ae", "env_cp", "ae", "retraits", "cp", "ae_chorus", "cp_chorus", "retraits_chorus"):
             df[col] = df[col].astype("float64").fillna(0.0)
     df["annee"] = df["annee"].astype("int64")
     df["titre"] = df["titre"].astype("int64")
@@ -123,6 +124,8 @@ def _alerts(r: Mapping[Any, Any]) -> str:
         a.append("Dépassement de l'enveloppe CP")
     if r["cp_cum"] > r["ae_cum"] + EPS:
         a.append("CP cumulés supérieurs aux AE cumulées")
+    if r["categorie"] == NON_DECLARE and (r.get("ae_chorus", 0.0) > EPS or r.get("cp_chorus", 0.0) > EPS):
+        a.append("Dépenses enregistrées dans Chorus et déclarées par aucune remontée")
     return " ; ".join(a)
 
 

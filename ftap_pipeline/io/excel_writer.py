@@ -106,7 +106,7 @@ def _is_missing(value: Any) -> bool:
 
 def _write_value(ws: Worksheet, r: int, c: int, value: Any, kind: ColKind, f: _Formats) -> None:
     fmt = f.of(kind)
-    if _is_missing(value):
+    if _is_missing(value) or value == "":
         ws.write_blank(r, c, None, fmt)
     elif kind is ColKind.DATE and isinstance(value, (dt.date, pd.Timestamp)):
         day = value.date() if isinstance(value, (dt.datetime, pd.Timestamp)) else value

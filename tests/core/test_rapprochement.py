@@ -285,15 +285,27 @@ def test_chorus_totals_by_year_category_titre() -> None:
     )
     totals = chorus_totals(moves, decl)
     assert list(totals.columns) == list(TOTALS_COLUMNS)
-    got = [(None if pd.isna(a) else int(a), c, int(t), ae, cp)
-           for a, c, t, ae, cp in totals.itertuples(index=False)]
+    got = [(None if pd.isna(a) else int(a), c, int(t), ae, cp, wd)
+           for a, c, t, ae, cp, wd in totals.itertuples(index=False)]
     assert got == [
-        (2024, "Cadrage", 5, 50.0, 0.0),
-        (2024, "Expérimentation", 3, 1000.0, 400.0),
-        (2024, enums.NON_DECLARE, 3, 90.0, 20.0),  # 70 undeclared AE + 20 without EJ (AE = CP)
-        (2025, "Expérimentation", 3, 0.0, 600.0),
-        (None, "Cadrage", 3, 300.0, 0.0),
+        (2024, "Cadrage", 5, 50.0, 0.0, 0.0),
+        (2024, "Expérimentation", 3, 1000.0, 400.0, 0.0),
+        (2024, enums.NON_DECLARE, 3, 90.0, 20.0, 0.0),  # 70 undeclared AE + 20 without EJ (AE = CP)
+        (2025, "Expérimentation", 3, 0.0, 600.0, 0.0),
+        (None, "Cadrage", 3, 300.0, 0.0, 0.0),
     ]
+
+
+def test_chorus_withdrawals_of_earlier_years_are_apart() -> None:
+    decl = declared(line("AP-2024-01", "1300000001", 0, 0, categorie="Cadrage", exercice=2024))
+    moves = movements(
+        mv("1300000001", "AE", 1000, date=D(2024, 2, 1)), mv("1300000001", "AE", -150, date=D(2025, 3, 1)),
+        mv("1300000003", "AE", 500, date=D(2025, 2, 1)), mv("1300000003", "AE", -20, date=D(2025, 4, 1)),
+    )
+    totals = chorus_totals(moves, decl)
+    rows = {(int(a), c): (ae, wd) for a, c, _, ae, _, wd in totals.itertuples(index=False)}
+    assert rows[(2025, "Cadrage")] == (0.0, -150.0)  # 2024 AE given back in 2025: a withdrawal
+    assert rows[(2025, enums.NON_DECLARE)] == (480.0, 0.0)  # a correction within its own year is netted
 
 
 # --- from the files to the table ---------------------------------------------------------------------
@@ -344,8 +356,9 @@ def test_fixture_extracts_end_to_end() -> None:
     assert [(f.slug, f.value) for f in findings] == [("chorus-cp-exceeds-ae", "1300000003")]
 
     totals = chorus_totals(moves, decl)
+    assert set(totals["retraits_chorus"]) == {0.0}
     got_totals = [(None if pd.isna(a) else int(a), c, int(t), ae, cp)
-                  for a, c, t, ae, cp in totals.itertuples(index=False)]
+                  for a, c, t, ae, cp, _ in totals.itertuples(index=False)]
     assert got_totals == [
         (2024, "Cadrage", 3, 45000.0, 30000.0),  # B 40000 + I 5000; B 30000
         (2024, "Expérimentation", 3, 95000.0, 45000.0),
