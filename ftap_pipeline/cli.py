@@ -11,10 +11,11 @@ import datetime as dt
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_UNEXPECTED = 0, 1, 2, 3
 
 #: argparse's own words, in French: users read `--help` and error messages.
 _ARGPARSE_FR = {
@@ -161,8 +162,7 @@ def cmd_check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
     return EXIT_FINDINGS if result.would_lose_lines else EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return cmd_run(args.inputs, args.outputs, args.period, None)
     if args.command == "comite":
@@ -179,9 +179,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ftap_pipeline.demo import write_demo
 
         summary = write_demo(args.dest)
-        _say(f"Jeu de démonstration écrit dans {args.dest} ({summary.returns} remontées).")
+        _say(f"Jeu de démonstration écrit dans {args.dest} ({summary.n_returns} remontées).")
         return EXIT_OK
     return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        _say("Interrompu.")
+        return EXIT_ERROR
+    except Exception:  # noqa: BLE001 - the last resort: a French message, the details kept for the developers
+        report = Path(".state") / "erreurs" / f"ftap-{args.command}-{os.getpid()}.log"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(traceback.format_exc(), encoding="utf-8")
+        _say(f"Erreur inattendue : la commande « ftap {args.command} » n'a pas pu aller au bout. Les détails "
+             f"techniques sont dans {report} ; transmettez ce fichier à l'équipe qui maintient l'outil.")
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

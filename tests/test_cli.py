@@ -97,3 +97,15 @@ def test_check_path_never_imports_prefect(tmp_path: Path) -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'xlsxwriter', 'smtplib')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_unexpected_error_gives_a_french_message_and_keeps_the_details(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fichier.txt").write_text("x")
+    assert main(["template", str(tmp_path / "fichier.txt" / "modele.xlsx")]) == 3
+    err = capsys.readouterr().err
+    assert "Erreur inattendue" in err
+    logs = list((tmp_path / ".state" / "erreurs").glob("ftap-template-*.log"))
+    assert len(logs) == 1
+    assert "Traceback" in logs[0].read_text(encoding="utf-8")
