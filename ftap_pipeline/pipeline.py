@@ -127,12 +127,16 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     declared = declared_lines(assessment.frames["consommation"], standing, ref.nomenclature)
     rapprochement: pd.DataFrame | None = None
     totals: pd.DataFrame | None = None
+    undated: tuple[float, float] | None = None
     chorus_findings = [f for c in ingested.chorus for f in c.findings]
     if any(c.layout for c in ingested.chorus):
         movements, more = normalise_movements(ingested.chorus, ref, config.cutoff)
         rapprochement, reconciled = reconcile_ejs(declared, movements, ref, ref.parameter(P_TOLERANCE))
         chorus_findings += more + reconciled
         totals = chorus_totals(movements, declared)
+        without_year = totals[totals["annee"].isna()]
+        if not without_year.empty:  # cumulative AIFE files: in the reconciliation, not in the yearly follow-up
+            undated = (float(without_year["ae_chorus"].sum()), float(without_year["cp_chorus"].sum()))
     suivi = suivi_aecp(declared, ref, config.cutoff, totals)
     tranches = suivi_tranches(suivi, ref, config.cutoff)
     tableau = tableau_financement(declared, ref, config.cutoff)
@@ -142,7 +146,7 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     workbook = rpt.consolidated_workbook(assessment=assessment, referentiel=ref, run=run, suivi=suivi,
                                          tranches=tranches, tableau=tableau, standing=standing,
                                          missing_findings=missing, rapprochement=rapprochement,
-                                         chorus_findings=chorus_findings)
+                                         chorus_findings=chorus_findings, undated_chorus=undated)
     feedback = _feedback(assessment.records, ref, run, rapprochement)
     ingested.timings["rapprochement"] = time.perf_counter() - t0
     return Built(workbook, feedback, manifest)

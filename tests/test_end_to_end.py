@@ -213,3 +213,21 @@ def test_rerun_replaces_stale_outputs(tmp_path: Path) -> None:
     manifest = json.loads((config.out_dir / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(manifest["sorties"]) == sorted(str(p.relative_to(config.out_dir)) for p in config.out_dir.rglob("*")
                                                   if p.is_file() and p.name != "manifest.json")
+
+
+def test_undated_aife_extracts_are_reconciled_and_said_apart(tmp_path: Path) -> None:
+    import shutil
+
+    import openpyxl
+
+    from ftap_pipeline.core.period import Period
+    from ftap_pipeline.pipeline import RunConfig, run_report
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(INPUTS, inputs)
+    shutil.copy(Path(__file__).parent / "fixtures" / "chorus" / "aife-ae.csv", inputs / "chorus")
+    path = run_report(RunConfig.quarterly(inputs, tmp_path / "out", Period.parse("2025-T2")))
+    facts = {r[0]: r[1] for r in openpyxl.load_workbook(path)["Synthèse"].iter_rows(values_only=True) if r[0]}
+    assert facts["AE Chorus sans année, hors suivi annuel (restitutions cumulées) (€)"] > 0
+    years = {r["Année"] for r in _rows(path.parent / "donnees" / "suivi_ae_cp.csv")}
+    assert years == {"2023", "2024", "2025"}

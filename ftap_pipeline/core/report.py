@@ -189,8 +189,8 @@ def portefeuille_table(assessment: Assessment, referentiel: Referentiel, standin
     return TableSpec("Portefeuille", columns, pd.DataFrame(rows), csv="portefeuille.csv")
 
 
-def synthese_facts(records: Sequence[ReturnRecord], suivi: pd.DataFrame, run: RunInfo,
-                   missing: set[str]) -> tuple[tuple[str, object, K], ...]:
+def synthese_facts(records: Sequence[ReturnRecord], suivi: pd.DataFrame, run: RunInfo, missing: set[str],
+                   undated_chorus: tuple[float, float] | None = None) -> tuple[tuple[str, object, K], ...]:
     count = {s: sum(1 for r in records if r.status == s) for s in enums.RETURN_STATUSES}
     year = run.cutoff.year
     this_year = suivi[suivi["annee"] == year]
@@ -206,6 +206,9 @@ def synthese_facts(records: Sequence[ReturnRecord], suivi: pd.DataFrame, run: Ru
         ("AE FTAP engagées depuis le début (€)", float(suivi["ae"].sum() + suivi["retraits"].sum()), K.AMOUNT),
         ("CP FTAP payés depuis le début (€)", float(suivi["cp"].sum()), K.AMOUNT),
         ("Lignes en alerte (Suivi AE-CP)", int((suivi["alerte"] != "").sum()), K.INT),
+        *((("AE Chorus sans année, hors suivi annuel (restitutions cumulées) (€)", undated_chorus[0], K.AMOUNT),
+           ("CP Chorus sans année, hors suivi annuel (restitutions cumulées) (€)", undated_chorus[1], K.AMOUNT))
+          if undated_chorus else ()),
     )
 
 
@@ -253,10 +256,11 @@ def about_facts(run: RunInfo) -> tuple[tuple[str, object, K], ...]:
 def consolidated_workbook(*, assessment: Assessment, referentiel: Referentiel, run: RunInfo, suivi: pd.DataFrame,
                           tranches: pd.DataFrame, tableau: pd.DataFrame, standing: Mapping[str, ReturnRecord],
                           missing_findings: Sequence[Finding], rapprochement: pd.DataFrame | None,
-                          chorus_findings: Sequence[Finding] = ()) -> WorkbookSpec:
+                          chorus_findings: Sequence[Finding] = (),
+                          undated_chorus: tuple[float, float] | None = None) -> WorkbookSpec:
     missing = {f.value for f in missing_findings}
     sheets = [
-        SheetSpec("Synthèse", facts=synthese_facts(assessment.records, suivi, run, missing),
+        SheetSpec("Synthèse", facts=synthese_facts(assessment.records, suivi, run, missing, undated_chorus),
                   intro=f"Suivi du dispositif FTAP « Lean management – services déconcentrés », programme 349, "
                         f"arrêté au {run.cutoff:%d/%m/%Y}."),
         SheetSpec("Tableau de financement", tables=(financement_table(tableau),)),
