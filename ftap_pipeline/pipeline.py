@@ -20,7 +20,7 @@ import pandas as pd
 
 from ftap_pipeline import __version__
 from ftap_pipeline.contract import enums
-from ftap_pipeline.contract.findings import Finding, Severity
+from ftap_pipeline.contract.findings import Severity
 from ftap_pipeline.contract.referentiel import P_TOLERANCE, Referentiel
 from ftap_pipeline.core import report as rpt
 from ftap_pipeline.core.assess import Assessment, assess_returns
@@ -264,4 +264,4 @@ def run_report(config: RunConfig) -> Path:
     built = build(ingested, config)
     return publish(built, ingested, config)
 
-__all__ = ["Built", "Finding", "Ingested", "RunConfig", "build", "ingest", "publish", "run_report"]
+__all__ = ["Built", "Ingested", "RunConfig", "build", "ingest", "publish", "run_report"]

@@ -11,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = ROOT / "inputs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+#: Real workbooks from other projects' test suites, none in our format (the shared folder beside the clone).
+CORPUS = ROOT.parent / "shared" / "corpus" / "real-world"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -6,7 +6,6 @@ whatever its length). Rules on groups of lines (duplicate keys, the per-EJ cumul
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -14,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ftap_pipeline.contract import layout
-from ftap_pipeline.contract.findings import Finding, Scope, Severity, finding
+from ftap_pipeline.contract.findings import Scope, Severity
 from ftap_pipeline.contract.schemas import ROW_CHECKS, SCHEMAS, SITUATION
 from ftap_pipeline.core import parsing
 from ftap_pipeline.core.normalise import FILE, ROW, ParsedReturn, typed_frame
@@ -176,11 +175,3 @@ def _mark_rejected(frames: dict[str, pd.DataFrame], by_file: dict[str, ParsedRet
         pairs = {(file, row) for file, sheets in rejected.items() for row in sheets.get(key, set())}
         flags = [(f, int(r)) in pairs for f, r in zip(df[FILE], df[ROW], strict=True)]
         df["_rejected"] = pd.Series(flags, index=df.index, dtype=bool)
-
-
-def situation_of(p: ParsedReturn) -> dt.date | None:
-    value = p.projet.get("date_situation")
-    return value if isinstance(value, dt.date) else None
-
-
-__all__ = ["Finding", "finding", "rejected_rows", "schema_message", "situation_of", "validate_returns"]

@@ -10,9 +10,9 @@ import pytest
 
 from ftap_pipeline.contract.chorus_schema import AIFE_AE, AIFE_CP, INF_BUD_53_AE, INF_BUD_53_CP
 from ftap_pipeline.io.chorus_reader import LINE, ChorusRead, read_chorus_file
+from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
-CORPUS = Path("/work/shared/corpus/real-world")
 
 def slugs(read: ChorusRead) -> list[str]:
     return [f.slug for f in read.findings]

@@ -9,8 +9,8 @@ import pytest
 
 from ftap_pipeline.contract import enums
 from tests import builders as b
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real-world"
 FILES = sorted(CORPUS.glob("*")) if CORPUS.is_dir() else []
 
 

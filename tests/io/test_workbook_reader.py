@@ -17,9 +17,8 @@ from ftap_pipeline.core.raw import CellFlag
 from ftap_pipeline.io.intake import discover
 from ftap_pipeline.io.workbook_reader import ReadError, read_isolated, read_workbook
 from tests import builders as b
-from tests.conftest import soffice
+from tests.conftest import CORPUS, soffice
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real-world"
 needs_soffice = [pytest.mark.libreoffice,
                  pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")]
 
