@@ -350,8 +350,8 @@ def _instructions() -> list[tuple[str, str]]:
         ("text", "Seules les lignes dont le financeur est « FTAP » relèvent du programme 349 : elles sont "
                  "comparées aux enveloppes du contrat et à Chorus. Elles portent l'imputation du dispositif : "
                  f"centre financier {nom.centre_financier}, domaine fonctionnel {domaines}, activité "
-                 f"{nom.activite}. Les lignes de cofinancement (Porteur, Co-porteur) portent vos propres "
-                 "imputations."),
+                 f"{nom.activite}. Les lignes de cofinancement (Porteur, Co-porteur) peuvent porter vos propres "
+                 "imputations ou les laisser vides."),
         ("heading", "5. Feuilles Économies et Indicateurs"),
         ("text", "Économies : par année et par nature, le prévisionnel et le réalisé, pérenne ou non (seules les "
                  "économies pérennes comptent pour le retour sur investissement : 1 € d'économies pérennes à "
