@@ -14,6 +14,18 @@ CONTRACT_CATEGORY_LABELS: Final = {
     "Généralisation": "GENERALISATION/LOT2",
 }
 
+#: Other unambiguous spellings of list values, as the contract writes them: alias → canonical value.
+ALIASES: Final = {
+    "CADRAGE": "Cadrage",
+    "EXPERIMENTATION/POC/LOT1": "Expérimentation",
+    "POC": "Expérimentation",
+    "LOT1": "Expérimentation",
+    "LOT 1": "Expérimentation",
+    "GENERALISATION/LOT2": "Généralisation",
+    "LOT2": "Généralisation",
+    "LOT 2": "Généralisation",
+}
+
 #: Project phases share the category values.
 PHASES: Final = CATEGORIES
 

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from ftap_pipeline.contract.enums import ALIASES
+
 _UNIT_SUFFIX = re.compile(r"\(\s*(€|eur|euros?)\s*\)\s*$")
 _SPACES = re.compile(r"\s+")
 _DASHES = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-", "−": "-", "’": "'", "‘": "'", "º": "°"})
@@ -38,5 +40,8 @@ def _fold(text: str) -> str:
 
 
 def choice_index(choices: tuple[str, ...] | tuple[int, ...]) -> dict[str, object]:
-    """Map each folded spelling of a list value to its canonical value."""
-    return {normalise_label(c): c for c in choices}
+    """Map each folded spelling of a list value, and of its aliases (the contract's own labels), to the
+    canonical value."""
+    index: dict[str, object] = {normalise_label(alias): value for alias, value in ALIASES.items() if value in choices}
+    index.update({normalise_label(c): c for c in choices})
+    return index

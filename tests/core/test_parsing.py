@@ -110,3 +110,13 @@ def test_parsers_never_raise_anything_but_cell_errors(text: str) -> None:
                   parsing.parse_email, parsing.parse_project_id, parsing.parse_titre):
         with contextlib.suppress(CellError):
             parse(text)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("EXPERIMENTATION/POC/LOT1", "Expérimentation"),
+                                               ("Generalisation/Lot2", "Généralisation"), ("CADRAGE", "Cadrage"),
+                                               ("expérimentation", "Expérimentation"), ("Pilote", "Pilote")])
+def test_categories_accept_the_contracts_own_labels(raw: str, expected: str) -> None:
+    from ftap_pipeline.contract import enums
+    from ftap_pipeline.contract.labels import choice_index
+
+    assert parsing.parse_choice(raw, choice_index(enums.CATEGORIES)) == expected
