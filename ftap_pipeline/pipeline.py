@@ -96,7 +96,8 @@ def ingest(config: RunConfig) -> Ingested:
     assessment = assess_returns(items, referentiel, config.cutoff)
     t2 = time.perf_counter()
     inputs: list[dict[str, object]] = [{"fichier": f"{RETURNS_DIR}/{i.file}", "sha256": i.sha256} for i in items]
-    inputs += [{"fichier": f"{CHORUS_DIR}/{c.file}", "sha256": c.sha256, "format": c.layout} for c in chorus]
+    inputs += [{"fichier": f"{CHORUS_DIR}/{c.file}", "sha256": c.sha256, "format": c.layout,
+                **({"feuille": c.sheet} if c.sheet else {})} for c in chorus]
     inputs.append({"fichier": str(REFERENCE_FILE), "sha256": referentiel.sha256})
     return Ingested(referentiel, assessment, chorus, inputs, {"lecture": t1 - t0, "validation": t2 - t1})
 

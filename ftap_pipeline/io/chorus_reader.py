@@ -61,6 +61,12 @@ class ChorusRead:
 
 def read_chorus_file(path: Path, sha256: str) -> ChorusRead:
     """Read one restitution; a file that cannot be used comes back with a French finding, never an exception."""
+    return read_restitutions(path, sha256)[0]
+
+
+def read_restitutions(path: Path, sha256: str) -> list[ChorusRead]:
+    """Every restitution of a file: one for a CSV, one per recognised sheet of a workbook (an export may put
+    the engagements and the payments views in two tabs). Never empty: an unusable file gives one failed read."""
     sheets: list[_Rows | _TextRows]
     try:
         if path.suffix.lower() in CSV_SUFFIXES:
@@ -71,18 +77,20 @@ def read_chorus_file(path: Path, sha256: str) -> ChorusRead:
             raise ReadError("chorus-unreadable-file", f"Les fichiers « {path.suffix or 'sans extension'} » ne sont "
                                                       "pas acceptés : déposez la restitution en CSV ou en XLSX.")
     except ReadError as exc:
-        return _failed(path, sha256, "chorus-unreadable-file", exc.message)
+        return [_failed(path, sha256, "chorus-unreadable-file", exc.message)]
     except OSError as exc:
-        return _failed(path, sha256, "chorus-unreadable-file", f"Le fichier n'a pas pu être lu ({exc.strerror}).")
+        return [_failed(path, sha256, "chorus-unreadable-file", f"Le fichier n'a pas pu être lu ({exc.strerror}).")]
 
     near_misses: list[tuple[int, ChorusLayout, set[str]]] = []
+    reads: list[ChorusRead] = []
     for rows, sheet in zip(sheets, sheet_names, strict=True):
         for candidate in _delimiter_variants(rows):
             found = _find_header(candidate, near_misses)
             if found is not None:
                 index, layout = found
-                return _build(path, sha256, candidate, index, layout, sheet, date1904)
-    return _failed(path, sha256, "chorus-unknown-layout", _unknown_layout_message(near_misses))
+                reads.append(_build(path, sha256, candidate, index, layout, sheet, date1904))
+                break
+    return reads or [_failed(path, sha256, "chorus-unknown-layout", _unknown_layout_message(near_misses))]
 
 
 # --- reading rows ----------------------------------------------------------------------------------
@@ -248,19 +256,19 @@ def _failed(path: Path, sha256: str, slug: str, message: str) -> ChorusRead:
     )
 
 
-def _read_path(path: Path) -> ChorusRead:
+def _read_path(path: Path) -> list[ChorusRead]:
     from ftap_pipeline.io.intake import sha256_of
 
-    return read_chorus_file(path, sha256_of(path))
+    return read_restitutions(path, sha256_of(path))
 
 
-def _crashed(path: Path) -> ChorusRead:
+def _crashed(path: Path) -> list[ChorusRead]:
     from ftap_pipeline.io.intake import sha256_of
 
-    return _failed(path, sha256_of(path), "chorus-unreadable-file",
-                   "La restitution a fait échouer le lecteur : elle est endommagée.")
+    return [_failed(path, sha256_of(path), "chorus-unreadable-file",
+                    "La restitution a fait échouer le lecteur : elle est endommagée.")]
 
 
 def read_chorus_files(paths: Sequence[Path], *, workers: int = 2) -> list[ChorusRead]:
-    """Read every restitution in isolated worker processes (see `io.isolation`)."""
-    return map_isolated(_read_path, paths, _crashed, workers=workers)
+    """Read every restitution of every file in isolated worker processes (see `io.isolation`)."""
+    return [read for reads in map_isolated(_read_path, paths, _crashed, workers=workers) for read in reads]

@@ -166,3 +166,27 @@ def test_real_world_workbooks_are_refused_without_crashing() -> None:
         read = read_chorus_file(path, "x")
         assert read.layout is None, path.name
         assert slugs(read) in (["chorus-unreadable-file"], ["chorus-unknown-layout"]), path.name
+
+
+def test_a_workbook_with_both_views_gives_two_restitutions(tmp_path: Path) -> None:
+    import csv
+
+    import openpyxl
+
+    from ftap_pipeline.io.chorus_reader import read_chorus_files
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, source in (("Engagements", "inf-bud-53-ae_2024.csv"), ("Paiements", "inf-bud-53-cp_2024.csv")):
+        ws = wb.create_sheet(name)
+        with (FIXTURES / source).open(encoding="cp1252", newline="") as fh:
+            for row in csv.reader(fh, delimiter=";"):
+                ws.append(row)
+    wb.create_sheet("Notes").append(["Extraction du 04/07/2025"])
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    reads = read_chorus_files([path], workers=1)
+    assert [(r.sheet, r.layout) for r in reads] == [("Engagements", "inf-bud-53-ae"), ("Paiements", "inf-bud-53-cp")]
+    single = {s: read_chorus_file(FIXTURES / s, "x") for s in ("inf-bud-53-ae_2024.csv", "inf-bud-53-cp_2024.csv")}
+    assert [len(r.data) for r in reads] == [len(single["inf-bud-53-ae_2024.csv"].data),
+                                           len(single["inf-bud-53-cp_2024.csv"].data)]
