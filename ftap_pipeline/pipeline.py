@@ -123,7 +123,8 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     log.info("Rapprochement AE/CP (enveloppes, déclarations, Chorus)…")
     ref, assessment = ingested.referentiel, ingested.assessment
     standing = standing_returns(assessment.records, config.cutoff)
-    starts = {r.project_id: _start_of(assessment, r) for r in standing.values() if r.project_id}
+    parsed = {p.file: p for p in assessment.parsed}
+    starts = {pid: _date_or_none(parsed[r.file].projet.get("debut")) for pid, r in standing.items()}
     missing = missing_returns(assessment.records, ref.projets, starts, config.period, config.cutoff)
     declared = declared_lines(assessment.frames["consommation"], standing, ref.nomenclature)
     rapprochement: pd.DataFrame | None = None
@@ -153,12 +154,8 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     return Built(workbook, feedback, manifest)
 
 
-def _start_of(assessment: Assessment, record: ReturnRecord) -> dt.date | None:
-    for p in assessment.parsed:
-        if p.file == record.file:
-            start = p.projet.get("debut")
-            return start if isinstance(start, dt.date) else None
-    return None
+def _date_or_none(value: object) -> dt.date | None:
+    return value if isinstance(value, dt.date) else None
 
 
 def _feedback(records: Sequence[ReturnRecord], ref: Referentiel, run: rpt.RunInfo,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ftap_pipeline.contract.chorus_schema import LAYOUTS, ChorusLayout
 from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import map_isolated
 from ftap_pipeline.io.workbook_reader import (
     ACCEPTED_SUFFIXES,
@@ -257,14 +258,10 @@ def _failed(path: Path, sha256: str, slug: str, message: str) -> ChorusRead:
 
 
 def _read_path(path: Path) -> list[ChorusRead]:
-    from ftap_pipeline.io.intake import sha256_of
-
     return read_restitutions(path, sha256_of(path))
 
 
 def _crashed(path: Path) -> list[ChorusRead]:
-    from ftap_pipeline.io.intake import sha256_of
-
     return [_failed(path, sha256_of(path), "chorus-unreadable-file",
                     "La restitution a fait échouer le lecteur : elle est endommagée.")]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from ftap_pipeline.core.assess import ReturnInput
+from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.workbook_reader import read_isolated
 
 #: Lock and temporary files that office suites leave beside an open workbook.
@@ -24,20 +24,12 @@ def discover(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.is_file() and not is_lock_file(p)), key=lambda p: p.name)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
     """Read return files in isolated worker processes; unreadable ones carry their reason."""
     outcomes = read_isolated(list(paths), workers=workers)
     items = []
     for path, outcome in zip(paths, outcomes, strict=True):
-        sha = sha256_of(path)
+        sha = outcome.sha256 or sha256_of(path)
         if outcome.workbook is not None:
             items.append(ReturnInput(path.name, sha, workbook=outcome.workbook))
         else:
@@ -45,3 +37,4 @@ def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
             items.append(ReturnInput(path.name, sha, error_slug=err.slug if err else "file-unreadable",
                                      error_message=err.message if err else "Fichier illisible."))
     return items
+

@@ -6,7 +6,6 @@ with a French message that lists every cell to fix, rather than producing wrong 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from ftap_pipeline.contract.labels import choice_index, normalise_label
 from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, Nomenclature, Referentiel, normalise_code
 from ftap_pipeline.core import parsing
 from ftap_pipeline.core.parsing import CellError
+from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.workbook_reader import RawSheet, ReadError, a1, read_workbook
 
 
@@ -115,7 +115,7 @@ def read_referentiel(path: Path) -> Referentiel:
         raw = read_workbook(path)
     except ReadError as exc:
         raise ReferentielError(f"Référentiel illisible ({path.name}) : {exc.message}") from exc
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha256 = sha256_of(path)
     sheets = {normalise_label(s.name): s for s in raw.sheets}
     problems: list[str] = []
     frames: dict[str, pd.DataFrame] = {}

@@ -24,6 +24,7 @@ __all__ = ["CellFlag", "RawSheet", "RawWorkbook", "ReadError", "a1", "a1_to_inde
 from defusedxml import ElementTree as SafeET
 
 from ftap_pipeline.core.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
+from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import map_isolated
 
 #: Largest accepted input file; above it the file is refused before any parsing.
@@ -274,16 +275,22 @@ class ReadOutcome:
     path: Path
     workbook: RawWorkbook | None = None
     error: ReadError | None = None
+    #: Fingerprint of the file, computed in the worker beside the parsing.
+    sha256: str = ""
 
 
 def _read_one(path: Path) -> ReadOutcome:
     try:
-        return ReadOutcome(path, workbook=read_workbook(path))
+        sha = sha256_of(path)
+    except OSError as exc:
+        return ReadOutcome(path, error=ReadError("file-unreadable", f"Le fichier n'a pas pu être lu ({exc.strerror})."))
+    try:
+        return ReadOutcome(path, workbook=read_workbook(path), sha256=sha)
     except ReadError as exc:
-        return ReadOutcome(path, error=exc)
+        return ReadOutcome(path, error=exc, sha256=sha)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a property of the file
         message = f"Le classeur est illisible ({type(exc).__name__})."
-        return ReadOutcome(path, error=ReadError("file-unreadable", message))
+        return ReadOutcome(path, error=ReadError("file-unreadable", message), sha256=sha)
 
 
 def _crashed(path: Path) -> ReadOutcome:
