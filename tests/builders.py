@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 
 from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, Referentiel
@@ -83,6 +85,13 @@ def write(tmp: Path, name: str, proj: dict[str, Any] | None = None,
     path = tmp / name
     write_return(path, proj if proj is not None else projet(), tabs if tabs is not None else tables())
     return path
+
+
+def edit_workbook(path: Path, change: Callable[[Any], object]) -> None:
+    """Alter a written return with openpyxl, as a person would in Excel (delete a column, type a note…)."""
+    wb = openpyxl.load_workbook(path)
+    change(wb)
+    wb.save(path)
 
 
 def assess_files(paths: list[Path], ref: Referentiel | None = None, cutoff: dt.date | None = dt.date(2025, 6, 30)

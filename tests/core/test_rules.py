@@ -109,15 +109,8 @@ def test_projet_rules_reject_the_return(tmp_path: Path, changes: dict[str, Any],
 def test_missing_blocking_sheet_rejects(tmp_path: Path, sheet: str) -> None:
     tabs = b.tables()
     if sheet == "projet":
-        path = tmp_path / "r.xlsx"
-        from ftap_pipeline.io.return_writer import write_return
-
-        write_return(path, {}, tabs)  # an empty Projet sheet is still a sheet: remove it below
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path)
-        del wb["Projet"]
-        wb.save(path)
+        path = b.write(tmp_path, "r.xlsx", tabs=tabs)  # the writer always writes Projet: remove it
+        b.edit_workbook(path, lambda wb: wb.remove(wb["Projet"]))
         a = b.assess_files([path])
     else:
         del tabs["consommation"]
@@ -205,30 +198,17 @@ def test_conservation_holds_for_every_return(tmp_path: Path) -> None:
         assert r.lines_read == r.lines_kept + r.lines_rejected
 
 
-def test_missing_column_of_consommation_rejects_the_return(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sheet", "column", "expected"), [
+    ("Consommation", 13, (enums.REJETEE, 9, 0, 9)),  # CP payés (€): the whole return
+    ("Financement", 6, (enums.RETENUE_AVEC_ANOMALIES, 9, 7, 2)),  # AE (€): that sheet's lines
+])
+def test_missing_required_column(tmp_path: Path, sheet: str, column: int, expected: tuple[object, ...]) -> None:
     path = b.write(tmp_path, "r.xlsx")
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path)
-    wb["Consommation"].delete_cols(13)  # CP payés (€)
-    wb.save(path)
+    b.edit_workbook(path, lambda wb: wb[sheet].delete_cols(column))
     a = b.assess_files([path])
     r = a.records[0]
-    assert ("missing-column", "Consommation!A1") in _slugs(a)
-    assert (r.status, r.lines_read, r.lines_kept, r.lines_rejected) == (enums.REJETEE, 9, 0, 9)
-
-
-def test_missing_column_of_another_sheet_rejects_its_lines(tmp_path: Path) -> None:
-    path = b.write(tmp_path, "r.xlsx")
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path)
-    wb["Financement"].delete_cols(6)  # AE (€)
-    wb.save(path)
-    a = b.assess_files([path])
-    r = a.records[0]
-    assert ("missing-column", "Financement!A1") in _slugs(a)
-    assert (r.status, r.lines_read, r.lines_kept, r.lines_rejected) == (enums.RETENUE_AVEC_ANOMALIES, 9, 7, 2)
+    assert ("missing-column", f"{sheet}!A1") in _slugs(a)
+    assert (r.status, r.lines_read, r.lines_kept, r.lines_rejected) == expected
 
 
 def test_negative_cumulative_cp(tmp_path: Path) -> None:
@@ -259,11 +239,7 @@ def test_file_too_large_is_refused_before_parsing(tmp_path: Path) -> None:
 
 def test_values_in_a_column_without_header_are_said_not_dropped(tmp_path: Path) -> None:
     path = b.write(tmp_path, "r.xlsx")
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path)
-    wb["Consommation"]["P3"] = "note oubliée"
-    wb.save(path)
+    b.edit_workbook(path, lambda wb: wb["Consommation"].cell(3, 16, "note oubliée"))
     a = b.assess_files([path])
     said = [(f.slug, f.severity, f.cell, f.value) for f in a.findings if f.slug == "extra-column"]
     assert said == [("extra-column", "Information", "Consommation!P3", "note oubliée")]
@@ -272,13 +248,13 @@ def test_values_in_a_column_without_header_are_said_not_dropped(tmp_path: Path) 
 
 def test_a_note_beside_an_empty_projet_field_is_not_its_value(tmp_path: Path) -> None:
     path = b.write(tmp_path, "r.xlsx", proj=b.projet(version=None))
-    import openpyxl
 
-    wb = openpyxl.load_workbook(path)
-    ws = wb["Projet"]
-    row = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Version")
-    ws.cell(row, 3).value = "7 (à confirmer)"
-    wb.save(path)
+    def note(wb: Any) -> None:
+        ws = wb["Projet"]
+        row = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Version")
+        ws.cell(row, 3, "7 (à confirmer)")
+
+    b.edit_workbook(path, note)
     a = b.assess_files([path])
     assert a.parsed[0].projet["version"] is None
     assert a.records[0].version == 1
