@@ -15,6 +15,7 @@ import pandas as pd
 from ftap_pipeline.contract import enums, layout
 from ftap_pipeline.contract import referentiel as ref
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.core.imputation import CODES, expected_code, mismatches
 from ftap_pipeline.core.normalise import FILE, ROW, ParsedReturn
 from ftap_pipeline.core.parsing import format_eur
 from ftap_pipeline.core.period import add_months
@@ -23,20 +24,18 @@ from ftap_pipeline.core.period import add_months
 def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedReturn], nomenclature: Nomenclature) -> None:
     """An FTAP line whose codes differ from the référentiel's is kept, with a warning."""
     ftap = consommation[(consommation["financeur"] == enums.FTAP) & ~consommation["_rejected"]]
-    checks = (("centre_financier", nomenclature.centre_financier_matches, nomenclature.centre_financier),
-              ("domaine_fonctionnel", nomenclature.domaine_matches, " ou ".join(nomenclature.domaines_fonctionnels)),
-              ("activite", nomenclature.activite_matches, nomenclature.activite))
-    for r in ftap.to_dict("records"):
-        p = by_file[str(r[FILE])]
-        row = int(r[ROW])
-        for key, matches, expected in checks:
-            value = r[key]
-            if not matches(value):
+    wrong = mismatches(ftap, nomenclature)
+    for i in wrong.index[wrong.any(axis=1)]:
+        p = by_file[str(ftap.at[i, FILE])]
+        row = int(cast(int, ftap.at[i, ROW]))
+        for key in CODES:
+            if wrong.at[i, key]:
+                value = str(ftap.at[i, key] or "")
                 f = layout.CONSOMMATION.field(key)
-                p.add("imputation-mismatch", f"Ligne FTAP : « {f.label} » vaut « {value or ''} », le référentiel attend "
-                                             f"« {expected} ».",
+                p.add("imputation-mismatch", f"Ligne FTAP : « {f.label} » vaut « {value} », le référentiel attend "
+                                             f"{expected_code(nomenclature, key)}.",
                       sheet=p.sheet_names["consommation"], cell=p.cell("consommation", row, key), field=f.label,
-                      value=str(value or ""), row=row)
+                      value=value, row=row)
 
 
 def kept_by_file(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -24,6 +24,7 @@ from ftap_pipeline.contract.enums import (
 )
 from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.core.imputation import CODES, expected_code, mismatches
 from ftap_pipeline.core.parsing import format_eur
 
 COLUMNS: Final = (
@@ -217,20 +218,15 @@ def _up_to(moves: pd.DataFrame, situation: object) -> pd.Series:
     return pd.Series(keep, index=moves.index, dtype=bool)
 
 
+_DECLARED: Final = {"centre_financier": "centre financier déclaré", "domaine_fonctionnel": "domaine fonctionnel déclaré",
+                    "activite": "activité déclarée"}
+
+
 def _imputation_note(lines: pd.DataFrame, nomenclature: Nomenclature) -> str:
     """Which declared code differs from the référentiel's, in the porteur's words."""
-    notes: list[str] = []
-    checks = (
-        ("centre_financier", "centre financier déclaré", nomenclature.centre_financier_matches,
-         f"« {nomenclature.centre_financier} »"),
-        ("domaine_fonctionnel", "domaine fonctionnel déclaré", nomenclature.domaine_matches,
-         " ou ".join(f"« {d} »" for d in nomenclature.domaines_fonctionnels)),
-        ("activite", "activité déclarée", nomenclature.activite_matches, f"« {nomenclature.activite} »"),
-    )
-    for column, label, matches, expected in checks:
-        for value in dict.fromkeys(_text(v) for v in lines[column]):
-            if not matches(value):
-                notes.append(f"{label} « {value} » au lieu de {expected}")
+    wrong = mismatches(lines, nomenclature)
+    notes = [f"{_DECLARED[key]} « {value} » au lieu de {expected_code(nomenclature, key)}"
+             for key in CODES for value in dict.fromkeys(_text(v) for v in lines.loc[wrong[key], key])]
     if not notes:
         return "Imputation déclarée différente de celle du référentiel."
     return "Imputation : " + " ; ".join(notes) + "."

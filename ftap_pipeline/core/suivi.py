@@ -16,6 +16,7 @@ import pandas as pd
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.enums import NON_DECLARE
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.core.imputation import mismatches
 from ftap_pipeline.core.normalise import FILE
 from ftap_pipeline.core.select import ReturnRecord
 
@@ -23,13 +24,6 @@ EPS = 0.005
 #: The contract is the financing decision of its first year (§6).
 CONTRACT_DECISION_YEAR = 2023
 KEYS = ["annee", "categorie", "titre"]
-
-
-def imputation_ok(df: pd.DataFrame, nomenclature: Nomenclature) -> pd.Series:
-    """True where a line's centre financier, domaine fonctionnel and activité match the référentiel."""
-    return (df["centre_financier"].map(nomenclature.centre_financier_matches)
-            & df["domaine_fonctionnel"].map(nomenclature.domaine_matches)
-            & df["activite"].map(nomenclature.activite_matches)).astype(bool)
 
 
 def declared_lines(consommation: pd.DataFrame, standing: Mapping[str, ReturnRecord],
@@ -43,7 +37,7 @@ def declared_lines(consommation: pd.DataFrame, standing: Mapping[str, ReturnReco
     df["file"] = df[FILE]
     df["exercice"] = df["exercice"].astype("int64")
     df["titre"] = df["titre"].astype("int64")
-    df["imputation_ok"] = imputation_ok(df, nomenclature) if not df.empty else pd.Series(dtype=bool)
+    df["imputation_ok"] = ~mismatches(df, nomenclature).any(axis=1) if not df.empty else pd.Series(dtype=bool)
     df["withdrawal"] = _withdrawals(df)
     return df.reset_index(drop=True)
 
