@@ -11,6 +11,7 @@ import pandas as pd
 
 from ftap_pipeline.contract import enums, layout
 from ftap_pipeline.contract.findings import Finding, Severity
+from ftap_pipeline.contract.labels import normalise_label
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.assess import Assessment
 from ftap_pipeline.core.normalise import FILE
@@ -50,12 +51,15 @@ class Report:
 _CELL = re.compile(r"^(?:(?P<sheet>.*)!)?(?P<col>[A-Z]+)(?P<row>\d+)")
 
 
-def finding_sort_key(f: Finding, sheet_order: Mapping[str, int] | None = None) -> tuple[object, ...]:
-    """Sort findings by file, then sheet (workbook order), then cell (row, then column)."""
-    order = sheet_order or {s.name: i for i, s in enumerate(layout.SHEETS)}
+_SHEET_ORDER = {normalise_label(s.name): i for i, s in enumerate(layout.SHEETS)}
+
+
+def finding_sort_key(f: Finding) -> tuple[object, ...]:
+    """Sort findings by file, then sheet (the return's order, whatever the sheet's spelling), then cell."""
+    order = _SHEET_ORDER.get(normalise_label(f.sheet), len(_SHEET_ORDER)) if f.sheet else -1
     m = _CELL.match(f.cell or "")
     position = (int(m.group("row")), len(m.group("col")), m.group("col")) if m else (0, 0, "")
-    return (f.file, order.get(f.sheet, 99) if f.sheet else -1, *position, f.slug)
+    return (f.file, order, *position, f.slug)
 
 
 def _finding_rows(findings: Sequence[Finding], project_of: Mapping[str, str | None]) -> pd.DataFrame:
