@@ -44,7 +44,7 @@ def rapport_trimestriel(inputs: str = "inputs", outputs: str = "outputs", period
     """Ingest, validate, reconcile and report for one period (default: the last finished quarter)."""
     config = run_config(inputs, outputs, period, committee_date)
     logger = get_run_logger()
-    logger.info("Rapport %s, date d'arrêté %s", config.label, config.cutoff.isoformat())
+    logger.info("Rapport %s, date d'arrêté %s", config.scope.label, config.scope.cutoff.isoformat())
     ingested = ingest_task(config)
     built = build_task(ingested, config)
     path = publish_task(built, ingested, config)

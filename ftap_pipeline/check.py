@@ -9,9 +9,9 @@ from pathlib import Path
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.model import ReturnRecord
 from ftap_pipeline.core.assess import Assessment, assess_returns
 from ftap_pipeline.core.report import finding_sort_key
-from ftap_pipeline.core.select import ReturnRecord
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class CheckResult:
     referentiel_used: bool
 
     @property
-    def records(self) -> list[ReturnRecord]:
+    def records(self) -> tuple[ReturnRecord, ...]:
         return self.assessment.records
 
     @property

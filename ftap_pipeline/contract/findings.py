@@ -163,6 +163,9 @@ class Finding:
     message: str
     file: str = ""
     sha256: str = ""
+    #: The project and period the finding concerns (of its return, or of a missing return); empty when unknown.
+    project_id: str = ""
+    period: str = ""
     sheet: str = ""
     cell: str = ""
     field: str = ""

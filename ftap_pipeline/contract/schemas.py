@@ -7,18 +7,19 @@ these models check ranges, lists and formats, and each failure is mapped back to
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import DateTime, Series
+from pandera.typing import DataFrame, DateTime, Series
 
 from ftap_pipeline.contract import enums, layout
+from ftap_pipeline.contract.columns import SITUATION
 from ftap_pipeline.contract.layout import SheetLayout
 
 EJ_PATTERN = r"^\d{10}$"
-#: Meta column: the `Date de situation` of the line's return (Consommation only).
-SITUATION = "_situation"
 
 
 def _d(sheet: SheetLayout, key: str) -> str:
@@ -121,3 +122,35 @@ ROW_CHECKS: dict[str, tuple[str, str]] = {
     "ej_date_not_after_situation": ("ej-date-after-situation", "date_ej"),
     "mesure_after_reference": ("out-of-range", "date_mesure"),
 }
+
+
+@dataclass(frozen=True)
+class TypedLines:
+    """The lines of every return, one frame per table sheet, checked against its model.
+
+    Each frame also carries the meta columns `FILE`, `ROW` and `REJECTED` (and `SITUATION` on
+    Consommation); `strict = False` lets the models ignore them."""
+
+    financement: DataFrame[FinancementSchema]
+    consommation: DataFrame[ConsommationSchema]
+    economies: DataFrame[EconomiesSchema]
+    indicateurs: DataFrame[IndicateursSchema]
+
+    @classmethod
+    def of(cls, frames: Mapping[str, pd.DataFrame]) -> TypedLines:
+        return cls(
+            financement=cast(DataFrame[FinancementSchema], frames["financement"]),
+            consommation=cast(DataFrame[ConsommationSchema], frames["consommation"]),
+            economies=cast(DataFrame[EconomiesSchema], frames["economies"]),
+            indicateurs=cast(DataFrame[IndicateursSchema], frames["indicateurs"]),
+        )
+
+    def __getitem__(self, sheet_key: str) -> pd.DataFrame:
+        """The frame of a sheet by its layout key, for code that walks every table sheet."""
+        if sheet_key not in SCHEMAS:
+            raise KeyError(sheet_key)
+        frame: pd.DataFrame = getattr(self, sheet_key)
+        return frame
+
+    def items(self) -> list[tuple[str, pd.DataFrame]]:
+        return [(key, self[key]) for key in SCHEMAS]

@@ -3,66 +3,60 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-import pandas as pd
-
-from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.model import ParsedReturn, ReturnInput, ReturnRecord
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.contract.schemas import TypedLines
 from ftap_pipeline.core.criteria import check_criteria, check_gap_explanations, check_imputation
-from ftap_pipeline.core.normalise import ParsedReturn, parse_return
+from ftap_pipeline.core.normalise import parse_return, unreadable_return
 from ftap_pipeline.core.projet_checks import check_projet
-from ftap_pipeline.core.raw import RawWorkbook
-from ftap_pipeline.core.select import ReturnRecord, select_returns
+from ftap_pipeline.core.select import select_returns
 from ftap_pipeline.core.validate import validate_returns
 
 
 @dataclass(frozen=True)
-class ReturnInput:
-    """One file of the inbox as read: its workbook, or why it could not be read."""
-
-    file: str
-    sha256: str
-    workbook: RawWorkbook | None = None
-    error_slug: str = ""
-    error_message: str = ""
-
-
-@dataclass
 class Assessment:
-    parsed: list[ParsedReturn]
-    records: list[ReturnRecord]
-    #: Typed lines of each table sheet across all returns, with `_rejected`.
-    frames: dict[str, pd.DataFrame]
-    extra_findings: list[Finding] = field(default_factory=list)
+    """Every return parsed, checked and given its status; nothing is dropped."""
+
+    parsed: tuple[ParsedReturn, ...]
+    records: tuple[ReturnRecord, ...]
+    #: Typed lines of each table sheet across all returns, with `REJECTED`.
+    frames: TypedLines
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for p in self.parsed for f in p.findings] + self.extra_findings
+        """All findings of all returns, return by return, each in the order its stages found them."""
+        return [f for r in self.records for f in r.findings]
+
+
+def _by_file(parsed: Sequence[ParsedReturn], *stages: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Gather each return's findings, stage after stage, so that a return's findings keep their order."""
+    out: dict[str, list[Finding]] = {p.file: list(p.findings) for p in parsed}
+    for stage in stages:
+        for f in stage:
+            out[f.file].append(f)
+    return out
 
 
 def assess_returns(inputs: Sequence[ReturnInput], referentiel: Referentiel | None,
                    cutoff: dt.date | None) -> Assessment:
-    """Parse, check and select every return. Nothing is dropped: an unreadable file is a rejected return."""
-    parsed: list[ParsedReturn] = []
-    for item in inputs:
-        if item.workbook is None:
-            p = ParsedReturn(file=item.file, sha256=item.sha256)
-            p.findings.append(finding(item.error_slug or "file-unreadable", item.error_message, file=item.file,
-                                      sha256=item.sha256))
-        else:
-            p = parse_return(item.workbook, item.file, item.sha256)
-        parsed.append(p)
+    """Parse, check and select every return. An unreadable file is a rejected return."""
+    parsed = tuple(parse_return(i.workbook, i.file, i.sha256) if i.workbook is not None else unreadable_return(i)
+                   for i in inputs)
     known = referentiel.project_ids if referentiel is not None else None
-    readable = [p for p in parsed if p.sheet_names or p.tables]
-    for p in readable:
-        check_projet(p, known_projects=known, cutoff=cutoff)
-    frames = validate_returns(parsed)
+    readable = [p for p in parsed if p.readable]
+    projet = [f for p in readable for f in check_projet(p, known_projects=known, cutoff=cutoff)]
+    validated = validate_returns(parsed)
+    frames = validated.lines
     by_file = {p.file: p for p in parsed}
     nomenclature = referentiel.nomenclature if referentiel is not None else Nomenclature()
-    check_imputation(frames["consommation"], by_file, nomenclature)
-    check_gap_explanations(frames["economies"], by_file)
-    check_criteria(readable, frames, referentiel)
-    records = select_returns(parsed)
-    return Assessment(parsed=parsed, records=records, frames=frames)
+    imputation = check_imputation(frames.consommation, by_file, nomenclature)
+    gaps = check_gap_explanations(frames.economies, by_file)
+    criteria = check_criteria(readable, frames, referentiel)
+    # The order of the stages is the order of a return's findings before sorting (ties keep it).
+    found = _by_file(parsed, projet, validated.findings, imputation, gaps, criteria)
+    selection = select_returns(parsed, found)
+    return Assessment(parsed=parsed, records=selection.records, frames=frames)

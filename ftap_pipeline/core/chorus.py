@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import pandas as pd
 
@@ -25,13 +25,13 @@ from ftap_pipeline.contract.chorus_schema import (
     ChorusLayout,
     ChorusMovementsSchema,
 )
+from ftap_pipeline.contract.columns import LINE
 from ftap_pipeline.contract.enums import SANS_EJ
+from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.contract.referentiel import Referentiel, normalise_code
-from ftap_pipeline.core.parsing import CellError, parse_amount, parse_date, parse_ej, parse_int
-
-if TYPE_CHECKING:
-    from ftap_pipeline.io.chorus_reader import ChorusRead
+from ftap_pipeline.core.parsing import parse_amount, parse_date, parse_ej, parse_int
 
 _PREFIX: Final = re.compile(r"^(BG00|PCE)/", re.IGNORECASE)
 _TIME_SUFFIX: Final = re.compile(r"^(\S+)[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
@@ -42,25 +42,16 @@ _IDENTITY: Final = ("kind", "ej", "poste", "dp", "date", "annee", "montant")
 T = TypeVar("T")
 
 
-class _LineError(Exception):
-    """A value of a line that cannot be read: which field, and why (French)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.message = message
-
-
 @dataclass(frozen=True)
 class _Line:
     """One data row of a read, with the `#`-means-empty rule applied."""
 
-    read: ChorusRead
+    read: ChorusRestitution
     values: dict[str, Any]
 
     @property
     def number(self) -> int:
-        return int(self.values["_line"])
+        return int(self.values[LINE])
 
     def get(self, key: str) -> str:
         column = self.read.fields.get(key)
@@ -71,7 +62,7 @@ class _Line:
 
 
 def normalise_movements(
-    reads: list[ChorusRead], referentiel: Referentiel, cutoff: dt.date
+    reads: list[ChorusRestitution], referentiel: Referentiel, cutoff: dt.date
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """One row per programme-0349 movement up to the cut-off, identical movements of overlapping extracts once."""
     findings: list[Finding] = []
@@ -94,7 +85,7 @@ def normalise_movements(
             line = _Line(read, {str(k): v for k, v in values.items()})
             try:
                 record = _movement(line, layout, referentiel)
-            except _LineError as exc:
+            except InputError as exc:
                 findings.append(_unreadable(line, exc))
                 continue
             if record is None:
@@ -119,7 +110,7 @@ def normalise_movements(
 
 
 def _movement(line: _Line, layout: ChorusLayout, referentiel: Referentiel) -> dict[str, Any] | None:
-    """The movement a line records, None when it is not programme 0349; raises `_LineError` when unreadable."""
+    """The movement a line records, None when it is not programme 0349; raises `InputError` (with its field) when unreadable."""
     nomenclature = referentiel.nomenclature
     programme = normalise_code(line.get("programme"))
     if not nomenclature.programme_matches(programme):
@@ -127,7 +118,7 @@ def _movement(line: _Line, layout: ChorusLayout, referentiel: Referentiel) -> di
     ej = _read(line, "ej", parse_ej) or SANS_EJ
     montant = _read(line, "montant", parse_amount)
     if montant is None:
-        raise _LineError("montant", "le montant est absent.")
+        raise InputError("chorus-unreadable-line", "le montant est absent.", field="montant")
     date, annee = _date_and_year(line, layout)
     activite = _strip(line.get("activite"))
     centre_financier = _strip(line.get("centre_financier"))
@@ -180,8 +171,8 @@ def _read(line: _Line, key: str, parse: Callable[[str], T | None]) -> T | None:
         return None
     try:
         return parse(text)
-    except CellError as exc:
-        raise _LineError(key, exc.message) from exc
+    except InputError as exc:
+        raise InputError("chorus-unreadable-line", exc.message, field=key) from exc
 
 
 def _parse_date(text: str, date1904: bool) -> dt.date | None:
@@ -195,7 +186,7 @@ def _parse_date(text: str, date1904: bool) -> dt.date | None:
 def _parse_year(text: str) -> int | None:
     year = parse_int(text)
     if year is not None and not 1990 <= year <= 2100:
-        raise CellError("out-of-range", f"« {text} » n'est pas un exercice comptable.")
+        raise InputError("out-of-range", f"« {text} » n'est pas un exercice comptable.")
     return year
 
 
@@ -216,9 +207,9 @@ def _after_cutoff(record: dict[str, Any], cutoff: dt.date) -> bool:
     return record["annee"] is not None and record["annee"] > cutoff.year
 
 
-def _unreadable(line: _Line, exc: _LineError) -> Finding:
+def _unreadable(line: _Line, exc: InputError) -> Finding:
     read = line.read
-    column = read.fields[exc.key]
+    column = read.fields[exc.field]
     return finding(
         "chorus-unreadable-line",
         f"Ligne {line.number}, « {column} » : {exc.message} La ligne n'est pas prise en compte dans le rapprochement.",

@@ -6,7 +6,6 @@ desk) the criteria say they could not be assessed rather than guessing a thresho
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -14,16 +13,21 @@ import pandas as pd
 
 from ftap_pipeline.contract import enums, layout
 from ftap_pipeline.contract import referentiel as ref
+from ftap_pipeline.contract.columns import FILE, REJECTED, ROW
+from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.model import ParsedReturn
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.contract.schemas import TypedLines
 from ftap_pipeline.core.imputation import CODES, expected_code, mismatches
-from ftap_pipeline.core.normalise import FILE, ROW, ParsedReturn
 from ftap_pipeline.core.parsing import format_eur
 from ftap_pipeline.core.period import add_months
 
 
-def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedReturn], nomenclature: Nomenclature) -> None:
+def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedReturn],
+                     nomenclature: Nomenclature) -> list[Finding]:
     """An FTAP line whose codes differ from the référentiel's is kept, with a warning."""
-    ftap = consommation[(consommation["financeur"] == enums.FTAP) & ~consommation["_rejected"]]
+    out: list[Finding] = []
+    ftap = consommation[(consommation["financeur"] == enums.FTAP) & ~consommation[REJECTED]]
     wrong = mismatches(ftap, nomenclature)
     for i in wrong.index[wrong.any(axis=1)]:
         p = by_file[str(ftap.at[i, FILE])]
@@ -32,15 +36,16 @@ def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedRet
             if wrong.at[i, key]:
                 value = str(ftap.at[i, key] or "")
                 f = layout.CONSOMMATION.field(key)
-                p.add("imputation-mismatch", f"Ligne FTAP : « {f.label} » vaut « {value} », le référentiel attend "
+                out.append(p.finding("imputation-mismatch", f"Ligne FTAP : « {f.label} » vaut « {value} », le référentiel attend "
                                              f"{expected_code(nomenclature, key)}.",
                       sheet=p.sheet_names["consommation"], cell=p.cell("consommation", row, key), field=f.label,
-                      value=value, row=row)
+                      value=value, row=row))
+    return out
 
 
 def kept_by_file(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The kept lines of a sheet, split by return once (not filtered again for every return)."""
-    kept = frame[~frame["_rejected"]]
+    kept = frame[~frame[REJECTED]]
     return {str(file): group for file, group in kept.groupby(FILE, sort=False)}
 
 
@@ -51,8 +56,8 @@ def _kept(split: Mapping[str, pd.DataFrame], like: pd.DataFrame, file: str) -> p
 def forecast_roi(p: ParsedReturn, financement: pd.DataFrame, economies: pd.DataFrame) -> float | None:
     """Forecast ROI at 3 years: forecast perennial savings of the three years after the end of the
     accompaniment, over the planned FTAP AE (contrat.md). Frames hold the kept lines of this return."""
-    fin = p.projet.get("fin")
-    if not isinstance(fin, dt.date):
+    fin = p.projet.fin
+    if fin is None:
         return None
     ftap_ae = float(financement[financement["financeur"] == enums.FTAP]["ae"].sum())
     if ftap_ae <= 0:
@@ -63,19 +68,22 @@ def forecast_roi(p: ParsedReturn, financement: pd.DataFrame, economies: pd.DataF
     return float(savings["montant"].sum()) / ftap_ae
 
 
-def check_criteria(parsed: Sequence[ParsedReturn], frames: Mapping[str, pd.DataFrame],
-                   referentiel: Referentiel | None) -> None:
+def check_criteria(parsed: Sequence[ParsedReturn], frames: TypedLines,
+                   referentiel: Referentiel | None) -> list[Finding]:
     """§4.3 and §4.1 criteria on each usable return, as warnings."""
+    out: list[Finding] = []
     split = {key: kept_by_file(frames[key]) for key in ("financement", "economies")}
     kept = {key: {p.file: _kept(split[key], frames[key], p.file) for p in parsed} for key in split}
     for p in parsed:
         if "projet" not in p.sheet_names or "consommation" not in p.sheet_names:
             continue
         if referentiel is None:
-            p.add("criterion-not-assessable", "Sans référentiel, les critères de sélection (§4.3) ne sont pas évalués : "
-                                              "leurs seuils figurent dans ses paramètres.", sheet=p.sheet_names["projet"])
+            out.append(p.finding("criterion-not-assessable",
+                "Sans référentiel, les critères de sélection (§4.3) ne sont pas évalués : "
+                                              "leurs seuils figurent dans ses paramètres.", sheet=p.sheet_names["projet"]))
             continue
-        _criteria_of(p, kept["financement"][p.file], kept["economies"][p.file], referentiel)
+        out += _criteria_of(p, kept["financement"][p.file], kept["economies"][p.file], referentiel)
+    return out
 
 
 def _where(p: ParsedReturn, key: str) -> dict[str, object]:
@@ -83,7 +91,8 @@ def _where(p: ParsedReturn, key: str) -> dict[str, object]:
             "field": layout.PROJET.field(key).label}
 
 
-def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referentiel: Referentiel) -> None:
+def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referentiel: Referentiel) -> list[Finding]:
+    out: list[Finding] = []
     proj = p.projet
     if "financement" in p.sheet_names:
         total = float(fin["ae"].sum())
@@ -92,55 +101,61 @@ def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referent
         share = referentiel.parameter(ref.P_COFINANCEMENT)
         where = {"sheet": p.sheet_names["financement"], "cell": f"{p.sheet_names['financement']}!A1"}
         if total >= cap:
-            p.add("criterion-cost-cap", f"Coût total du projet {format_eur(total)}, pour un plafond de {format_eur(cap)}.",
-                  value=format_eur(total), **where)
+            out.append(p.finding("criterion-cost-cap",
+                f"Coût total du projet {format_eur(total)}, pour un plafond de {format_eur(cap)}.",
+                  value=format_eur(total), **where))
         if total > 0 and cofin <= 0:
-            p.add("criterion-cofinancing-missing", "La feuille Financement ne comporte aucune ligne Porteur ou "
-                                                   "Co-porteur.", **where)
+            out.append(p.finding("criterion-cofinancing-missing", "La feuille Financement ne comporte aucune ligne Porteur ou "
+                                                   "Co-porteur.", **where))
         elif total > 0 and cofin / total < share:
-            p.add("criterion-cofinancing-share", f"Part de cofinancement {cofin / total:.0%}, pour une part visée de "
-                                                 f"{share:.0%}.".replace("%", " %"), value=f"{cofin / total:.4f}", **where)
+            out.append(p.finding("criterion-cofinancing-share",
+                f"Part de cofinancement {cofin / total:.0%}, pour une part visée de "
+                                                 f"{share:.0%}.".replace("%", " %"), value=f"{cofin / total:.4f}", **where))
     else:
-        p.add("criterion-not-assessable", "Sans feuille Financement, le coût total et le cofinancement (§4.3) ne "
-                                          "sont pas évalués.", sheet=layout.FINANCEMENT.name)
-    cat = proj.get("categorie_porteur")
-    if cat in (enums.CAT_APUL, enums.CAT_ASSO) and proj.get("concert_etat") != enums.OUI:
-        p.add("criterion-porteur-category", f"« {cat} » : le projet doit être conduit de concert avec l'État.",
-              value=str(proj.get("concert_etat") or ""), **_where(p, "concert_etat"))
-    elif cat == enums.CAT_PRIVE and proj.get("financement_etat") != enums.OUI:
-        p.add("criterion-porteur-category", f"« {cat} » : l'organisme doit être majoritairement financé par l'État.",
-              value=str(proj.get("financement_etat") or ""), **_where(p, "financement_etat"))
-    debut, fin_acc, cadrage = proj.get("debut"), proj.get("fin"), proj.get("date_cadrage")
+        out.append(p.finding("criterion-not-assessable", "Sans feuille Financement, le coût total et le cofinancement (§4.3) ne "
+                                          "sont pas évalués.", sheet=layout.FINANCEMENT.name))
+    cat = proj.categorie_porteur
+    if cat in (enums.CAT_APUL, enums.CAT_ASSO) and proj.concert_etat != enums.OUI:
+        out.append(p.finding("criterion-porteur-category", f"« {cat} » : le projet doit être conduit de concert avec l'État.",
+              value=str(proj.concert_etat or ""), **_where(p, "concert_etat")))
+    elif cat == enums.CAT_PRIVE and proj.financement_etat != enums.OUI:
+        out.append(p.finding("criterion-porteur-category",
+            f"« {cat} » : l'organisme doit être majoritairement financé par l'État.",
+              value=str(proj.financement_etat or ""), **_where(p, "financement_etat")))
+    debut, fin_acc, cadrage = proj.debut, proj.fin, proj.date_cadrage
     months = int(referentiel.parameter(ref.P_DUREE))
-    if isinstance(debut, dt.date) and isinstance(fin_acc, dt.date) and fin_acc > add_months(debut, months):
-        p.add("criterion-duration", f"Accompagnement du {debut:%d/%m/%Y} au {fin_acc:%d/%m/%Y} : plus de {months} mois.",
-              value=f"{fin_acc:%d/%m/%Y}", **_where(p, "fin"))
-    if isinstance(debut, dt.date) and isinstance(cadrage, dt.date) and cadrage > debut:
-        p.add("criterion-cadrage-date", f"Document de cadrage du {cadrage:%d/%m/%Y}, après le début de "
+    if debut is not None and fin_acc is not None and fin_acc > add_months(debut, months):
+        out.append(p.finding("criterion-duration",
+            f"Accompagnement du {debut:%d/%m/%Y} au {fin_acc:%d/%m/%Y} : plus de {months} mois.",
+              value=f"{fin_acc:%d/%m/%Y}", **_where(p, "fin")))
+    if debut is not None and cadrage is not None and cadrage > debut:
+        out.append(p.finding("criterion-cadrage-date", f"Document de cadrage du {cadrage:%d/%m/%Y}, après le début de "
                                         f"l'accompagnement ({debut:%d/%m/%Y}).",
-              value=f"{cadrage:%d/%m/%Y}", **_where(p, "date_cadrage"))
+              value=f"{cadrage:%d/%m/%Y}", **_where(p, "date_cadrage")))
     if "economies" in p.sheet_names and "financement" in p.sheet_names:
         roi = forecast_roi(p, fin, eco)
         minimum = referentiel.parameter(ref.P_ROI)
         if roi is None:
-            p.add("criterion-not-assessable", "ROI prévisionnel à 3 ans non calculable (fin d'accompagnement ou "
-                                              "financement FTAP prévu manquant).", sheet=p.sheet_names["economies"])
+            out.append(p.finding("criterion-not-assessable", "ROI prévisionnel à 3 ans non calculable (fin d'accompagnement ou "
+                                              "financement FTAP prévu manquant).", sheet=p.sheet_names["economies"]))
         elif roi < minimum:
             shown, floor = f"{roi:.2f}".replace(".", ","), f"{minimum:g}".replace(".", ",")
-            p.add("criterion-roi", f"ROI prévisionnel à 3 ans de {shown} pour un minimum de {floor}.",
-                  value=f"{roi:.4f}", sheet=p.sheet_names["economies"])
+            out.append(p.finding("criterion-roi", f"ROI prévisionnel à 3 ans de {shown} pour un minimum de {floor}.",
+                  value=f"{roi:.4f}", sheet=p.sheet_names["economies"]))
     else:
-        p.add("criterion-not-assessable", "Sans feuilles Économies et Financement, le ROI prévisionnel n'est pas "
-                                          "évalué.", sheet=layout.ECONOMIES.name)
+        out.append(p.finding("criterion-not-assessable", "Sans feuilles Économies et Financement, le ROI prévisionnel n'est pas "
+                                          "évalué.", sheet=layout.ECONOMIES.name))
+    return out
 
 
-def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, ParsedReturn]) -> None:
+def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, ParsedReturn]) -> list[Finding]:
     """§7: for a past year, a realised amount below the forecast of the same year and nature needs an explanation."""
-    eco = economies[~economies["_rejected"]]
+    out: list[Finding] = []
+    eco = economies[~economies[REJECTED]]
     for (file, year, nature), group in eco.groupby([FILE, "annee", "nature"], sort=True):
         p = by_file[str(file)]
-        situation = p.projet.get("date_situation")
-        if not isinstance(situation, dt.date) or int(cast(int, year)) >= situation.year:
+        situation = p.projet.date_situation
+        if situation is None or int(cast(int, year)) >= situation.year:
             continue
         forecast = float(group[group["statut"] == enums.PREVISIONNELLE]["montant"].sum())
         realised_rows = group[group["statut"] == enums.REALISEE]
@@ -150,7 +165,9 @@ def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, Parsed
         if realised_rows["explication"].notna().any():
             continue
         row = int(realised_rows[ROW].iloc[0])
-        p.add("missing-gap-explanation", f"{nature} {year} : réalisé {format_eur(realised)} pour un prévisionnel de "
+        out.append(p.finding("missing-gap-explanation",
+            f"{nature} {year} : réalisé {format_eur(realised)} pour un prévisionnel de "
                                          f"{format_eur(forecast)}, sans explication.",
               sheet=p.sheet_names["economies"], cell=p.cell("economies", row, "explication"),
-              field=layout.ECONOMIES.field("explication").label, row=row)
+              field=layout.ECONOMIES.field("explication").label, row=row))
+    return out

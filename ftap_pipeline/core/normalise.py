@@ -7,63 +7,75 @@ once on the lines of all returns concatenated (see `validate.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ftap_pipeline.contract import layout
-from ftap_pipeline.contract.findings import Finding, Scope, finding
+from ftap_pipeline.contract.columns import FILE, ROW
+from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.findings import Scope
 from ftap_pipeline.contract.labels import choice_index, normalise_label
 from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
+from ftap_pipeline.contract.model import ParsedReturn, Projet, ReturnInput
+from ftap_pipeline.contract.raw import RawSheet, RawWorkbook, a1, column_letter
 from ftap_pipeline.core import parsing
-from ftap_pipeline.core.parsing import CellError
-from ftap_pipeline.core.raw import RawSheet, RawWorkbook, a1, column_letter
 
-#: Meta columns carried by every typed line.
-FILE, ROW = "_file", "_row"
 #: How many rows from the top are searched for a table's header row.
 HEADER_SEARCH_ROWS = 10
 
 
 @dataclass
-class ParsedReturn:
-    """What one return says, typed, with where each value came from."""
+class _Draft:
+    """What one return says, while its sheets are being read; frozen into a `ParsedReturn` at the end."""
 
     file: str
     sha256: str
-    #: Typed `Projet` values by field key (None when missing or unreadable).
     projet: dict[str, Any] = field(default_factory=dict)
-    #: A1 reference (with sheet) of each `Projet` value cell, by field key.
     projet_cells: dict[str, str] = field(default_factory=dict)
-    #: `Projet` values that could not be read: field key → (slug, French message, value as read).
     projet_errors: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    #: Typed lines by sheet key; columns are field keys plus `_file` and `_row` (Excel row number).
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    #: Column letter of each field, by sheet key.
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: The workbook's own name of each sheet found, by sheet key.
     sheet_names: dict[str, str] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    #: Cells whose value could not be read: (sheet key, row, field key); the schema does not report them twice.
+    found: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     unreadable: set[tuple[str, int, str]] = field(default_factory=set)
-    #: Fingerprint of the content, set once by `select.content_key`.
-    content_key: str | None = None
-
-    def cell(self, sheet_key: str, row: int, field_key: str) -> str:
-        letter = self.columns.get(sheet_key, {}).get(field_key, "")
-        name = self.sheet_names.get(sheet_key, layout.SHEETS_BY_KEY[sheet_key].name)
-        return f"{name}!{letter}{row}" if letter else f"{name}!{row}:{row}"
-
-    @property
-    def lines_read(self) -> int:
-        return sum(len(t) for t in self.tables.values())
 
     def add(self, slug: str, message: str, **where: Any) -> None:
-        self.findings.append(finding(slug, message, file=self.file, sha256=self.sha256, **where))
+        self.found.append((slug, message, where))
+
+    def freeze(self) -> ParsedReturn:
+        projet = Projet.from_values(self.projet)
+        shell = ParsedReturn(file=self.file, sha256=self.sha256, projet=projet)
+        return ParsedReturn(
+            file=self.file, sha256=self.sha256, projet=projet, projet_cells=self.projet_cells,
+            projet_errors=self.projet_errors, tables=self.tables, columns=self.columns, sheet_names=self.sheet_names,
+            findings=tuple(shell.finding(slug, message, **where) for slug, message, where in self.found),
+            unreadable=frozenset(self.unreadable), content_key=content_key(self.projet, self.tables),
+        )
+
+
+def content_key(projet: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> str:
+    """A fingerprint of what a return says (not of its bytes): re-saving a file does not change it."""
+    payload = {
+        "projet": {k: str(v) for k, v in sorted(projet.items())},
+        "tables": {k: t.drop(columns=[FILE, ROW]).to_numpy().tolist() for k, t in sorted(tables.items())},
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def unreadable_return(item: ReturnInput) -> ParsedReturn:
+    """A file that could not be opened: a return with no sheet, and the reason as its one finding."""
+    shell = ParsedReturn(file=item.file, sha256=item.sha256)
+    return dataclasses.replace(shell, findings=(shell.finding(item.error_slug or "file-unreadable",
+                                                              item.error_message),))
 
 
 def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
@@ -104,7 +116,7 @@ def match_sheets(workbook: RawWorkbook) -> tuple[dict[str, RawSheet], list[RawSh
 
 def parse_return(workbook: RawWorkbook, file: str, sha256: str) -> ParsedReturn:
     """Read the five sheets of a return; structural problems and unreadable cells become findings."""
-    out = ParsedReturn(file=file, sha256=sha256)
+    out = _Draft(file=file, sha256=sha256)
     found, extras = match_sheets(workbook)
     for extra in extras:
         if any(not parsing.is_empty(c) for r in extra.rows for c in r):
@@ -121,20 +133,20 @@ def parse_return(workbook: RawWorkbook, file: str, sha256: str) -> ParsedReturn:
             _parse_form(sheet, spec, out, workbook.date1904)
         else:
             _parse_table(sheet, spec, out, workbook.date1904)
-    return out
+    return out.freeze()
 
 
 def _read_cell(sheet: RawSheet, i: int, j: int, f: Field, parse: Callable[[Any], Any]) -> Any:
     flag = sheet.flags.get((i, j))
     if flag is not None:
         if flag.kind == "error":
-            raise CellError("error-cell", f"La cellule contient une erreur de calcul ({flag.detail or 'erreur'}).")
-        raise CellError("formula-without-value", "La cellule contient une formule enregistrée sans sa valeur calculée.")
+            raise InputError("error-cell", f"La cellule contient une erreur de calcul ({flag.detail or 'erreur'}).")
+        raise InputError("formula-without-value", "La cellule contient une formule enregistrée sans sa valeur calculée.")
     row = sheet.rows[i]
     return parse(row[j] if j < len(row) else None)
 
 
-def _parse_form(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904: bool) -> None:
+def _parse_form(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool) -> None:
     """`Projet` is a key/value form: a label, then its value in the `Valeur` column when the form has that
     header (so a note typed further right is not taken for an empty field's value), else in the next
     non-empty cell of the row (forms typed without headers, labels merged over several columns)."""
@@ -166,7 +178,7 @@ def _parse_form(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904:
         raw = row[j] if j < len(row) else None
         try:
             out.projet[f.key] = _read_cell(sheet, i, j, f, _parser(f, date1904))
-        except CellError as exc:
+        except InputError as exc:
             out.projet[f.key] = None
             out.projet_errors[f.key] = (exc.slug, exc.message, parsing.display(raw))
     for f in spec.fields:
@@ -200,7 +212,7 @@ def _is_total_row(row: list[Any]) -> bool:
     return isinstance(first, str) and normalise_label(first).startswith(("total", "sous-total", "sous total"))
 
 
-def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904: bool) -> None:
+def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool) -> None:
     header = find_header(sheet.rows, spec)
     keys = [f.key for f in spec.fields]
     scope = Scope.RETURN if spec.blocking else Scope.LINE
@@ -246,7 +258,7 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904
             j = col
             try:
                 record[f.key] = _read_cell(sheet, i, j, f, parsers[f.key])
-            except CellError as exc:
+            except InputError as exc:
                 record[f.key] = None
                 out.unreadable.add((spec.key, i + 1, f.key))
                 out.add(exc.slug, exc.message, sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", field=f.label,
@@ -256,7 +268,7 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: ParsedReturn, date1904
         else _empty_table(keys)
 
 
-def _report_headerless_columns(sheet: RawSheet, h: int, named: set[int], out: ParsedReturn) -> None:
+def _report_headerless_columns(sheet: RawSheet, h: int, named: set[int], out: _Draft) -> None:
     """Values typed in a column without a header are ignored, but said once: nothing is dropped silently."""
     seen: set[int] = set()
     for i in range(h + 1, len(sheet.rows)):

@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Set
 
 from ftap_pipeline.contract import layout
+from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.model import ParsedReturn
 from ftap_pipeline.core import parsing
-from ftap_pipeline.core.normalise import ParsedReturn
 from ftap_pipeline.core.period import Period
 
 _BLOCKING = {"project_id": "invalid-project-id", "period": "invalid-period", "date_situation": "invalid-situation-date"}
@@ -18,58 +19,58 @@ def _where(p: ParsedReturn, key: str) -> dict[str, object]:
     return {"sheet": name, "cell": p.projet_cells.get(key, f"{name}!A1"), "field": layout.PROJET.field(key).label}
 
 
-def check_projet(p: ParsedReturn, *, known_projects: Set[str] | None, cutoff: dt.date | None) -> None:
-    """Add the `Projet` findings of one return. `known_projects` None means: no référentiel to check against."""
+def check_projet(p: ParsedReturn, *, known_projects: Set[str] | None, cutoff: dt.date | None) -> list[Finding]:
+    """The `Projet` findings of one return. `known_projects` None means: no référentiel to check against."""
     if "projet" not in p.sheet_names:
-        return  # already rejected for the missing sheet
+        return []  # already rejected for the missing sheet
+    out: list[Finding] = []
     for f in layout.PROJET.fields:
         error = p.projet_errors.get(f.key)
-        value = p.projet.get(f.key)
+        value = p.projet.value(f.key)
         if f.key in _BLOCKING:
             if error or value is None:
                 shown = error[2] if error else ""
                 reason = error[1] if error else f"« {f.label} » n'est pas renseigné."
-                p.add(_BLOCKING[f.key], reason, value=shown, **_where(p, f.key))
+                out.append(p.finding(_BLOCKING[f.key], reason, value=shown, **_where(p, f.key)))
             continue
         if error:
-            p.add("invalid-project-field", error[1], value=error[2], **_where(p, f.key))
+            out.append(p.finding("invalid-project-field", error[1], value=error[2], **_where(p, f.key)))
         elif value is None and f.required:
-            p.add("invalid-project-field", f"« {f.label} » n'est pas renseigné.", **_where(p, f.key))
+            out.append(p.finding("invalid-project-field", f"« {f.label} » n'est pas renseigné.", **_where(p, f.key)))
         elif f.choices and value is not None and value not in f.choices:
-            p.add("invalid-project-field", f"« {value} » n'est pas une valeur permise pour « {f.label} ».",
-                  value=str(value), **_where(p, f.key))
+            out.append(p.finding("invalid-project-field", f"« {value} » n'est pas une valeur permise pour « {f.label} ».",
+                  value=str(value), **_where(p, f.key)))
         elif f.kind is layout.Kind.YESNO and value not in (None, "Oui", "Non"):
-            p.add("invalid-project-field", f"« {value} » : répondez Oui ou Non.", value=str(value), **_where(p, f.key))
-    version = p.projet.get("version")
-    if isinstance(version, int) and version < 1:
-        p.add("invalid-project-field", "La version doit être un entier supérieur ou égal à 1 ; la version 1 est retenue.",
-              value=str(version), **_where(p, "version"))
-    _check_identity(p, known_projects, cutoff)
+            out.append(p.finding("invalid-project-field",
+                f"« {value} » : répondez Oui ou Non.", value=str(value), **_where(p, f.key)))
+    version = p.projet.version
+    if version is not None and version < 1:
+        out.append(p.finding("invalid-project-field",
+            "La version doit être un entier supérieur ou égal à 1 ; la version 1 est retenue.",
+              value=str(version), **_where(p, "version")))
+    return out + _check_identity(p, known_projects, cutoff)
 
 
-def _check_identity(p: ParsedReturn, known_projects: Set[str] | None, cutoff: dt.date | None) -> None:
-    project_id = p.projet.get("project_id")
+def _check_identity(p: ParsedReturn, known_projects: Set[str] | None, cutoff: dt.date | None) -> list[Finding]:
+    out: list[Finding] = []
+    project_id = p.projet.project_id
     if project_id and known_projects is not None and project_id not in known_projects:
-        p.add("unknown-project", f"Le projet {project_id} ne figure pas au référentiel des projets sélectionnés.",
-              value=str(project_id), **_where(p, "project_id"))
+        out.append(p.finding("unknown-project", f"Le projet {project_id} ne figure pas au référentiel des projets sélectionnés.",
+              value=str(project_id), **_where(p, "project_id")))
     elif project_id and known_projects is None:
-        p.add("criterion-not-assessable", "Sans référentiel, l'existence du projet n'a pas été vérifiée.",
-              value=str(project_id), **_where(p, "project_id"))
-    period_text = p.projet.get("period")
-    situation = p.projet.get("date_situation")
-    if period_text and isinstance(situation, dt.date):
+        out.append(p.finding("criterion-not-assessable", "Sans référentiel, l'existence du projet n'a pas été vérifiée.",
+              value=str(project_id), **_where(p, "project_id")))
+    period_text = p.projet.period
+    situation = p.projet.date_situation
+    if period_text and situation is not None:
         period = Period.parse(str(period_text))
         if not period.contains(situation):
-            p.add("situation-outside-period",
+            out.append(p.finding("situation-outside-period",
                   f"La date de situation {situation:%d/%m/%Y} n'est pas dans le trimestre {period} "
                   f"({period.first_day:%d/%m/%Y} – {period.last_day:%d/%m/%Y}).",
-                  value=parsing.display(situation), **_where(p, "date_situation"))
+                  value=parsing.display(situation), **_where(p, "date_situation")))
         elif cutoff is not None and situation > cutoff:
-            p.add("situation-after-cutoff",
+            out.append(p.finding("situation-after-cutoff",
                   f"La date de situation {situation:%d/%m/%Y} est postérieure à la date d'arrêté du rapport "
-                  f"({cutoff:%d/%m/%Y}).", value=parsing.display(situation), **_where(p, "date_situation"))
-
-
-def version_of(p: ParsedReturn) -> int:
-    version = p.projet.get("version")
-    return version if isinstance(version, int) and version >= 1 else 1
+                  f"({cutoff:%d/%m/%Y}).", value=parsing.display(situation), **_where(p, "date_situation")))
+    return out

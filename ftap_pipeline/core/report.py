@@ -1,24 +1,21 @@
-"""Build the consolidated workbook's content (sorties-v1) from an assessment: pure, no IO."""
+"""Lay out the consolidated workbook and the porteurs' workbooks (sorties-v1) from the figures: pure, no IO."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import pandas as pd
 
 from ftap_pipeline.contract import enums, layout
+from ftap_pipeline.contract.columns import FILE, REJECTED
 from ftap_pipeline.contract.findings import Finding, Severity
 from ftap_pipeline.contract.labels import normalise_label
-from ftap_pipeline.contract.referentiel import Referentiel
-from ftap_pipeline.core.assess import Assessment
-from ftap_pipeline.core.normalise import FILE
+from ftap_pipeline.contract.model import Projet, ReturnRecord
+from ftap_pipeline.core.figures import Figures, ReportScope
 from ftap_pipeline.core.report_spec import ColKind as K
 from ftap_pipeline.core.report_spec import SheetSpec, TableSpec, WorkbookSpec, cols
 from ftap_pipeline.core.roi import three_year_roi
-from ftap_pipeline.core.select import ReturnRecord
 
 A = K.AMOUNT
 
@@ -30,22 +27,6 @@ ANOMALIES_COLUMNS = cols(("Fichier", K.TEXT, 34), ("Feuille", K.TEXT, 14), ("Cel
                          ("Champ", K.TEXT, 22), ("Valeur lue", K.TEXT, 20), ("Règle", K.TEXT, 26),
                          ("Gravité", K.TEXT, 14), ("Message", K.TEXT, 70), ("Que faire", K.TEXT, 60),
                          ("Identifiant du projet", K.TEXT, 14))
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What the run was asked to do: the label of its outputs and its cut-off."""
-
-    label: str  # `2025-T2` or `comite-2025-03-14`
-    period: str
-    cutoff: dt.date
-    manifest_lines: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass
-class Report:
-    workbook: WorkbookSpec
-    feedback: dict[str, WorkbookSpec] = field(default_factory=dict)
 
 
 _CELL = re.compile(r"^(?:(?P<sheet>.*)!)?(?P<col>[A-Z]+)(?P<row>\d+)")
@@ -62,10 +43,10 @@ def finding_sort_key(f: Finding) -> tuple[object, ...]:
     return (f.file, order, *position, f.slug)
 
 
-def _finding_rows(findings: Sequence[Finding], project_of: Mapping[str, str | None]) -> pd.DataFrame:
+def _finding_rows(findings: Sequence[Finding]) -> pd.DataFrame:
     rows = [{"Fichier": f.file, "Feuille": f.sheet, "Cellule": f.cell, "Champ": f.field, "Valeur lue": f.value,
              "Règle": f.slug, "Gravité": str(f.severity), "Message": f.message, "Que faire": f.action,
-             "Identifiant du projet": project_of.get(f.file) or (f.value if f.slug == "missing-return" else "")}
+             "Identifiant du projet": f.project_id}
             for f in sorted(findings, key=finding_sort_key)]
     return pd.DataFrame(rows, columns=[c.name for c in ANOMALIES_COLUMNS])
 
@@ -80,10 +61,8 @@ def remontees_table(records: Sequence[ReturnRecord]) -> TableSpec:
     return TableSpec("Remontees", REMONTEES_COLUMNS, pd.DataFrame(rows), csv="remontees.csv")
 
 
-def anomalies_table(assessment: Assessment, extra: Sequence[Finding] = ()) -> TableSpec:
-    project_of = {r.file: r.project_id for r in assessment.records}
-    rows = _finding_rows([*assessment.findings, *extra], project_of)
-    return TableSpec("Anomalies", ANOMALIES_COLUMNS, rows, csv="anomalies.csv")
+def anomalies_table(findings: Sequence[Finding]) -> TableSpec:
+    return TableSpec("Anomalies", ANOMALIES_COLUMNS, _finding_rows(findings), csv="anomalies.csv")
 
 
 def suivi_table(suivi: pd.DataFrame, with_chorus: bool) -> TableSpec:
@@ -141,34 +120,34 @@ def improves(indicateurs: pd.DataFrame, axe: str) -> bool:
     return bool((up | down).any())
 
 
-def portefeuille_table(assessment: Assessment, referentiel: Referentiel, standing: Mapping[str, ReturnRecord],
-                       missing: set[str], cutoff: dt.date) -> TableSpec:
+def portefeuille_table(figures: Figures) -> TableSpec:
+    assessment, standing, cutoff = figures.assessment, figures.standing, figures.scope.cutoff
+    missing = figures.missing_projects
     parsed = {p.file: p for p in assessment.parsed}
     frames = assessment.frames
     rows = []
-    for ref in referentiel.projets.sort_values("project_id").itertuples():
+    for ref in figures.referentiel.projets.sort_values("project_id").itertuples():
         record = standing.get(str(ref.project_id))
         p = parsed.get(record.file) if record else None
-        proj = p.projet if p else {}
+        proj = p.projet if p else Projet()
         row: dict[str, object] = {"Identifiant du projet": ref.project_id, "Intitulé du projet": ref.intitule,
                                   "Porteur du projet": ref.porteur, "Ministère": ref.ministere,
-                                  "Phase": proj.get("phase"), "Début de l'accompagnement": proj.get("debut"),
-                                  "Fin de l'accompagnement": proj.get("fin"),
+                                  "Phase": proj.phase, "Début de l'accompagnement": proj.debut,
+                                  "Fin de l'accompagnement": proj.fin,
                                   "Dernière remontée": record.period if record else None}
         if p is not None and record is not None:
             fin = frames["financement"]
-            fin = fin[(fin[FILE] == p.file) & ~fin["_rejected"]]
+            fin = fin[(fin[FILE] == p.file) & ~fin[REJECTED]]
             total = float(fin["ae"].sum())
             ftap = float(fin[fin["financeur"] == enums.FTAP]["ae"].sum())
             ind = frames["indicateurs"]
-            ind = ind[(ind[FILE] == p.file) & ~ind["_rejected"]]
+            ind = ind[(ind[FILE] == p.file) & ~ind[REJECTED]]
             eco = frames["economies"]
             cons = frames["consommation"]
-            fin_date = proj.get("fin")
-            roi = three_year_roi(fin_date if isinstance(fin_date, dt.date) else None,
-                                 eco[(eco[FILE] == p.file) & ~eco["_rejected"]],
-                                 cons[(cons[FILE] == p.file) & ~cons["_rejected"]], cutoff)
-            criteria = sorted({f.rule.title for f in p.findings if f.slug.startswith("criterion-")
+            roi = three_year_roi(proj.fin,
+                                 eco[(eco[FILE] == p.file) & ~eco[REJECTED]],
+                                 cons[(cons[FILE] == p.file) & ~cons[REJECTED]], cutoff)
+            criteria = sorted({f.rule.title for f in record.findings if f.slug.startswith("criterion-")
                                and f.severity is Severity.AVERTISSEMENT})
             row.update({"Coût total (€)": total, "Part FTAP": ftap / total if total else None,
                         "ROI à 3 ans": roi.official, "ROI à 3 ans (coût total)": roi.total_cost,
@@ -193,17 +172,18 @@ def portefeuille_table(assessment: Assessment, referentiel: Referentiel, standin
     return TableSpec("Portefeuille", columns, pd.DataFrame(rows), csv="portefeuille.csv")
 
 
-def synthese_facts(records: Sequence[ReturnRecord], suivi: pd.DataFrame, run: RunInfo, missing: set[str],
-                   undated_chorus: tuple[float, float] | None = None) -> tuple[tuple[str, object, K], ...]:
+def synthese_facts(figures: Figures) -> tuple[tuple[str, object, K], ...]:
+    records, suivi, scope = figures.assessment.records, figures.suivi, figures.scope
+    undated_chorus = figures.chorus.undated if figures.chorus else None
     count = {s: sum(1 for r in records if r.status == s) for s in enums.RETURN_STATUSES}
-    year = run.cutoff.year
+    year = scope.cutoff.year
     this_year = suivi[suivi["annee"] == year]
     return (
-        ("Période", run.period, K.TEXT),
-        ("Date d'arrêté", run.cutoff, K.DATE),
+        ("Période", str(scope.period), K.TEXT),
+        ("Date d'arrêté", scope.cutoff, K.DATE),
         ("Remontées reçues", len(records), K.INT),
         *((f"Remontées « {s} »", count[s], K.INT) for s in enums.RETURN_STATUSES),
-        ("Projets sans remontée retenue pour la période", len(missing), K.INT),
+        ("Projets sans remontée retenue pour la période", len(figures.missing_projects), K.INT),
         (f"Enveloppe AE FTAP {year} (€)", float(this_year["env_ae"].sum()), K.AMOUNT),
         (f"AE FTAP engagées {year} (€)", float(this_year["ae"].sum()), K.AMOUNT),
         (f"CP FTAP payés {year} (€)", float(this_year["cp"].sum()), K.AMOUNT),
@@ -216,14 +196,13 @@ def synthese_facts(records: Sequence[ReturnRecord], suivi: pd.DataFrame, run: Ru
     )
 
 
-def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], run: RunInfo,
+def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], scope: ReportScope,
                       discrepancies: pd.DataFrame | None = None) -> WorkbookSpec:
     """The porteur's own workbook: a summary on top, then each finding with its cell and what to do."""
     findings = [f for r in records for f in r.findings]
-    project_of = {r.file: r.project_id for r in records}
     bloquant = sum(1 for f in findings if f.severity is Severity.BLOQUANT)
     warnings = sum(1 for f in findings if f.severity is Severity.AVERTISSEMENT)
-    facts: list[tuple[str, object, K]] = [("Porteur", porteur, K.TEXT), ("Période", run.period, K.TEXT),
+    facts: list[tuple[str, object, K]] = [("Porteur", porteur, K.TEXT), ("Période", str(scope.period), K.TEXT),
                                           ("Remontées examinées", len(records), K.INT),
                                           ("Anomalies bloquantes", bloquant, K.INT),
                                           ("Avertissements", warnings, K.INT)]
@@ -231,7 +210,7 @@ def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], run: RunInf
     sheet = SheetSpec("Retour", facts=tuple(facts),
                       intro="Retour de la DITP sur vos remontées FTAP : corrigez les cellules indiquées puis renvoyez "
                             "le fichier avec un numéro de version supérieur.",
-                      tables=(TableSpec("Anomalies", ANOMALIES_COLUMNS, _finding_rows(findings, project_of),
+                      tables=(TableSpec("Anomalies", ANOMALIES_COLUMNS, _finding_rows(findings),
                                         title="Anomalies, par remontée, feuille et cellule"),
                               remontees_table(records)))
     sheets = [sheet]
@@ -240,8 +219,8 @@ def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], run: RunInf
         sheets.append(SheetSpec("Rapprochement Chorus", tables=(table,),
                                 intro="EJ de vos projets dont la déclaration ne concorde pas avec Chorus : vérifiez les "
                                       "montants déclarés et l'imputation dans Chorus."))
-    return WorkbookSpec(title=f"Retour sur les remontées FTAP — {porteur} — {run.period}", sheets=tuple(sheets),
-                        created=run.cutoff, subject="Anomalies des remontées FTAP")
+    return WorkbookSpec(title=f"Retour sur les remontées FTAP — {porteur} — {scope.period}", sheets=tuple(sheets),
+                        created=scope.cutoff, subject="Anomalies des remontées FTAP")
 
 
 def rapprochement_table(rapprochement: pd.DataFrame) -> TableSpec:
@@ -253,30 +232,25 @@ def rapprochement_table(rapprochement: pd.DataFrame) -> TableSpec:
     return TableSpec("Rapprochement", columns, rapprochement, csv="rapprochement.csv")
 
 
-def about_facts(run: RunInfo) -> tuple[tuple[str, object, K], ...]:
-    return tuple((k, v, K.TEXT) for k, v in run.manifest_lines)
-
-
-def consolidated_workbook(*, assessment: Assessment, referentiel: Referentiel, run: RunInfo, suivi: pd.DataFrame,
-                          tranches: pd.DataFrame, tableau: pd.DataFrame, standing: Mapping[str, ReturnRecord],
-                          missing_findings: Sequence[Finding], rapprochement: pd.DataFrame | None,
-                          chorus_findings: Sequence[Finding] = (),
-                          undated_chorus: tuple[float, float] | None = None) -> WorkbookSpec:
-    missing = {f.value for f in missing_findings}
+def consolidated_workbook(figures: Figures, about: Sequence[tuple[str, str]]) -> WorkbookSpec:
+    """The secretariat's workbook; `about` are the run's facts (inputs, versions) for its last sheet."""
+    scope = figures.scope
     sheets = [
-        SheetSpec("Synthèse", facts=synthese_facts(assessment.records, suivi, run, missing, undated_chorus),
+        SheetSpec("Synthèse", facts=synthese_facts(figures),
                   intro=f"Suivi du dispositif FTAP « Lean management – services déconcentrés », programme 349, "
-                        f"arrêté au {run.cutoff:%d/%m/%Y}."),
-        SheetSpec("Tableau de financement", tables=(financement_table(tableau),)),
-        SheetSpec("Suivi AE-CP", tables=(suivi_table(suivi, rapprochement is not None), tranches_table(tranches))),
+                        f"arrêté au {scope.cutoff:%d/%m/%Y}."),
+        SheetSpec("Tableau de financement", tables=(financement_table(figures.tableau),)),
+        SheetSpec("Suivi AE-CP", tables=(suivi_table(figures.suivi, figures.chorus is not None),
+                                          tranches_table(figures.tranches))),
     ]
-    if rapprochement is not None:
-        sheets.append(SheetSpec("Rapprochement Chorus", tables=(rapprochement_table(rapprochement),)))
+    if figures.chorus is not None:
+        sheets.append(SheetSpec("Rapprochement Chorus", tables=(rapprochement_table(figures.chorus.rapprochement),)))
     sheets += [
-        SheetSpec("Portefeuille", tables=(portefeuille_table(assessment, referentiel, standing, missing, run.cutoff),)),
-        SheetSpec("Remontées", tables=(remontees_table(assessment.records),)),
-        SheetSpec("Anomalies", tables=(anomalies_table(assessment, [*missing_findings, *chorus_findings]),)),
-        SheetSpec("À propos", facts=about_facts(run)),
+        SheetSpec("Portefeuille", tables=(portefeuille_table(figures),)),
+        SheetSpec("Remontées", tables=(remontees_table(figures.assessment.records),)),
+        SheetSpec("Anomalies", tables=(anomalies_table([*figures.assessment.findings, *figures.missing,
+                                                         *figures.chorus_findings]),)),
+        SheetSpec("À propos", facts=tuple((k, v, K.TEXT) for k, v in about)),
     ]
-    return WorkbookSpec(title=f"Suivi FTAP — {run.label}", sheets=tuple(sheets), created=run.cutoff,
+    return WorkbookSpec(title=f"Suivi FTAP — {scope.label}", sheets=tuple(sheets), created=scope.cutoff,
                         subject="Suivi AE/CP du programme 349 — dispositif DITP")

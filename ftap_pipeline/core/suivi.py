@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from ftap_pipeline.contract import enums
+from ftap_pipeline.contract.columns import FILE, REJECTED
 from ftap_pipeline.contract.enums import NON_DECLARE
+from ftap_pipeline.contract.model import ReturnRecord
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
 from ftap_pipeline.core.imputation import mismatches
-from ftap_pipeline.core.normalise import FILE
-from ftap_pipeline.core.select import ReturnRecord
 
 EPS = 0.005
 #: The contract is the financing decision of its first year (§6).
@@ -30,7 +30,7 @@ def declared_lines(consommation: pd.DataFrame, standing: Mapping[str, ReturnReco
                    nomenclature: Nomenclature) -> pd.DataFrame:
     """Kept lines of each project's standing return, with the project, porteur and situation date."""
     files = {r.file: r for r in standing.values()}
-    df = consommation[consommation[FILE].isin(files) & ~consommation["_rejected"]].copy()
+    df = consommation[consommation[FILE].isin(files) & ~consommation[REJECTED]].copy()
     df["project_id"] = df[FILE].map(lambda f: files[f].project_id)
     df["porteur"] = df[FILE].map(lambda f: files[f].porteur)
     df["date_situation"] = df[FILE].map(lambda f: files[f].date_situation)

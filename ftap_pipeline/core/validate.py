@@ -6,17 +6,20 @@ whatever its length). Rules on groups of lines (duplicate keys, the per-EJ cumul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
 import pandera.pandas as pa
 
 from ftap_pipeline.contract import layout
-from ftap_pipeline.contract.findings import Scope, Severity
-from ftap_pipeline.contract.schemas import ROW_CHECKS, SCHEMAS, SITUATION
+from ftap_pipeline.contract.columns import FILE, REJECTED, ROW, SITUATION
+from ftap_pipeline.contract.findings import Finding, Scope, Severity
+from ftap_pipeline.contract.model import ParsedReturn
+from ftap_pipeline.contract.schemas import ROW_CHECKS, SCHEMAS, TypedLines
 from ftap_pipeline.core import parsing
-from ftap_pipeline.core.normalise import FILE, ROW, ParsedReturn, typed_frame
+from ftap_pipeline.core.normalise import typed_frame
 
 #: Cumulative amounts may differ by float noise; a cent is the unit of every rule.
 EPSILON = 0.005
@@ -44,33 +47,43 @@ def schema_message(check: str, value: Any, f: layout.Field) -> tuple[str, str]:
     return "out-of-range", f"« {shown} » ne respecte pas la règle {check}."
 
 
-def validate_returns(parsed: Sequence[ParsedReturn]) -> dict[str, pd.DataFrame]:
-    """Check every line of every return; findings are added to their return. Returns the typed lines
-    of each table sheet, concatenated across returns, with a boolean column `_rejected`."""
+@dataclass(frozen=True)
+class Validated:
+    """The typed lines of all returns, each line marked kept or rejected, and what the checks found."""
+
+    lines: TypedLines
+    findings: tuple[Finding, ...]
+
+
+def validate_returns(parsed: Sequence[ParsedReturn]) -> Validated:
+    """Check every line of every return. The typed lines of each table sheet come back concatenated
+    across returns, with a boolean column `REJECTED` set by the blocking findings of parsing and of here."""
     by_file = {p.file: p for p in parsed}
     frames: dict[str, pd.DataFrame] = {}
+    out: list[Finding] = []
     for spec in layout.TABLE_SHEETS:
         df = typed_frame([p.tables[spec.key] for p in parsed if spec.key in p.tables], spec)
         if spec.key == "consommation":
-            situations = {p.file: p.projet.get("date_situation") for p in parsed}
+            situations = {p.file: p.projet.date_situation for p in parsed}
             df[SITUATION] = pd.to_datetime(df[FILE].map(situations))
-        _run_schema(df, spec, by_file)
+        out += _run_schema(df, spec, by_file)
         frames[spec.key] = df
-    _duplicate_keys(frames["consommation"], by_file)
-    _cumulative_ej_rule(frames["consommation"], by_file)
-    _mark_rejected(frames, by_file)
-    return frames
+    out += _duplicate_keys(frames["consommation"], by_file)
+    out += _cumulative_ej_rule(frames["consommation"], by_file)
+    _mark_rejected(frames, by_file, out)
+    return Validated(TypedLines.of(frames), tuple(out))
 
 
-def _run_schema(df: pd.DataFrame, spec: layout.SheetLayout, by_file: dict[str, ParsedReturn]) -> None:
+def _run_schema(df: pd.DataFrame, spec: layout.SheetLayout, by_file: dict[str, ParsedReturn]) -> list[Finding]:
+    out: list[Finding] = []
     if df.empty:
-        return
+        return out
     try:
         SCHEMAS[spec.key].validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
-        return
+        return out
     cases = cases[cases["index"].notna()]
     seen: set[tuple[int, str]] = set()
     for case in cases.itertuples(index=False):
@@ -89,11 +102,13 @@ def _run_schema(df: pd.DataFrame, spec: layout.SheetLayout, by_file: dict[str, P
         if check in ROW_CHECKS:
             value = value.date() if isinstance(value, pd.Timestamp) else value
         slug, message = schema_message(check, value, f)
-        p.add(slug, message, sheet=p.sheet_names.get(spec.key, spec.name), cell=p.cell(spec.key, row, field_key),
-              field=f.label, value=parsing.display(value if not pd.isna(value) else None), row=row)
+        out.append(p.finding(slug, message, sheet=p.sheet_names.get(spec.key, spec.name), cell=p.cell(spec.key, row, field_key),
+              field=f.label, value=parsing.display(value if not pd.isna(value) else None), row=row))
+    return out
 
 
-def _duplicate_keys(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> None:
+def _duplicate_keys(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> list[Finding]:
+    out: list[Finding] = []
     keyed = df[df["ej"].notna() & df["exercice"].notna()]
     dup = keyed[keyed.duplicated([FILE, "ej", "exercice"], keep=False)]
     for (file, ej, exercice), group in dup.groupby([FILE, "ej", "exercice"], sort=True):
@@ -102,25 +117,27 @@ def _duplicate_keys(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> None:
         for row in rows:
             others = [str(r) for r in rows if r != row]
             where = f"ligne{'s' if len(others) > 1 else ''} {', '.join(others)}"
-            p.add("duplicate-key", f"L'EJ {ej} figure plusieurs fois pour l'exercice {exercice} ({where} aussi) ; "
+            out.append(p.finding("duplicate-key", f"L'EJ {ej} figure plusieurs fois pour l'exercice {exercice} ({where} aussi) ; "
                                    "toutes ces lignes sont écartées.",
                   sheet=p.sheet_names.get("consommation", "Consommation"), cell=p.cell("consommation", row, "ej"),
-                  field=layout.CONSOMMATION.field("ej").label, value=str(ej), row=row)
+                  field=layout.CONSOMMATION.field("ej").label, value=str(ej), row=row))
+    return out
 
 
-def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> None:
+def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> list[Finding]:
     """Per EJ, over the exercices up to each one: 0 ≤ cumulative CP ≤ cumulative AE.
 
     An EJ with an unreadable amount or exercice, or a duplicate key, cannot be summed: its own findings
     say why, and this rule does not pile a misleading second message on its other lines.
     """
+    out: list[Finding] = []
     keyed = df[df["ej"].notna()]
     unsure = keyed["exercice"].isna() | keyed["ae"].isna() | keyed["cp"].isna() \
         | keyed.duplicated([FILE, "ej", "exercice"], keep=False)
     skip = set(zip(keyed.loc[unsure, FILE], keyed.loc[unsure, "ej"], strict=True))
     live = keyed[[(f, e) not in skip for f, e in zip(keyed[FILE], keyed["ej"], strict=True)]]
     if live.empty:
-        return
+        return out
     ordered = live.sort_values([FILE, "ej", "exercice"])
     grouped = ordered.groupby([FILE, "ej"], sort=False)
     cum_ae = grouped["ae"].cumsum()
@@ -145,17 +162,18 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> N
                       f"({parsing.format_eur(cum_ae[first])})")
         for i in idx:
             row = int(cast(int, ordered.at[i, ROW]))
-            p.add(slug, f"EJ {ej} : {detail} ; toutes les lignes de l'EJ sont écartées.",
+            out.append(p.finding(slug, f"EJ {ej} : {detail} ; toutes les lignes de l'EJ sont écartées.",
                   sheet=p.sheet_names.get("consommation", "Consommation"), cell=p.cell("consommation", row, field_key),
                   field=layout.CONSOMMATION.field(field_key).label, value=parsing.display(ordered.at[i, field_key]),
-                  row=row)
+                  row=row))
+    return out
 
 
-def rejected_rows(p: ParsedReturn) -> dict[str, set[int]]:
-    """Rows left out by the return's line-level blocking findings, by sheet key."""
+def rejected_rows(p: ParsedReturn, findings: Iterable[Finding]) -> dict[str, set[int]]:
+    """Rows of a return left out by its line-level blocking findings, by sheet key."""
     names = {v: k for k, v in p.sheet_names.items()}
     out: dict[str, set[int]] = {}
-    for f in p.findings:
+    for f in findings:
         if f.severity is not Severity.BLOQUANT or f.effective_scope is not Scope.LINE:
             continue
         key = names.get(f.sheet)
@@ -169,9 +187,14 @@ def rejected_rows(p: ParsedReturn) -> dict[str, set[int]]:
     return out
 
 
-def _mark_rejected(frames: dict[str, pd.DataFrame], by_file: dict[str, ParsedReturn]) -> None:
-    rejected = {name: rejected_rows(p) for name, p in by_file.items()}
+def _mark_rejected(frames: Mapping[str, pd.DataFrame], by_file: Mapping[str, ParsedReturn],
+                   found: Sequence[Finding]) -> None:
+    """Set `REJECTED` on the frames this stage built (they are its own until it returns them)."""
+    mine: dict[str, list[Finding]] = {}
+    for f in found:
+        mine.setdefault(f.file, []).append(f)
+    rejected = {name: rejected_rows(p, [*p.findings, *mine.get(name, [])]) for name, p in by_file.items()}
     for key, df in frames.items():
         pairs = {(file, row) for file, sheets in rejected.items() for row in sheets.get(key, set())}
         flags = [(f, int(r)) in pairs for f, r in zip(df[FILE], df[ROW], strict=True)]
-        df["_rejected"] = pd.Series(flags, index=df.index, dtype=bool)
+        df[REJECTED] = pd.Series(flags, index=df.index, dtype=bool)

@@ -10,20 +10,22 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import pandas as pd
 
 from ftap_pipeline.contract.chorus_schema import LAYOUTS, ChorusLayout
+from ftap_pipeline.contract.columns import LINE
+from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import map_isolated
 from ftap_pipeline.io.workbook_reader import (
     ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
-    ReadError,
     a1,
     column_letter,
     read_workbook,
@@ -34,38 +36,14 @@ CSV_SUFFIXES: Final = (".csv",)
 MAX_HEADER_SCAN: Final = 50
 #: Fewer recognised columns than this, and a row is not worth naming as a near-miss header.
 _NEAR_MISS: Final = 3
-LINE: Final = "_line"
 
 
-@dataclass(frozen=True, eq=False)
-class ChorusRead:
-    """One restitution as read: its rows as text, the layout recognised, and what went wrong."""
-
-    file: str
-    sha256: str
-    layout: str | None
-    #: Data rows below the header: one text column per header cell, plus `_line` (file line or Excel row).
-    data: pd.DataFrame
-    findings: list[Finding] = field(default_factory=list)
-    #: Field key of the layout → column of `data` that carries it.
-    fields: dict[str, str] = field(default_factory=dict)
-    #: Worksheet read, for a workbook; empty for a CSV file.
-    sheet: str = ""
-    date1904: bool = False
-
-    def cell(self, line: int, column: str) -> str:
-        """Where a value sits, as a person finds it: `ligne 12` in a CSV file, `Feuil1!K14` in a workbook."""
-        if not self.sheet:
-            return f"ligne {line}"
-        return f"{self.sheet}!{a1(line - 1, list(self.data.columns).index(column))}"
-
-
-def read_chorus_file(path: Path, sha256: str) -> ChorusRead:
+def read_chorus_file(path: Path, sha256: str) -> ChorusRestitution:
     """Read one restitution; a file that cannot be used comes back with a French finding, never an exception."""
     return read_restitutions(path, sha256)[0]
 
 
-def read_restitutions(path: Path, sha256: str) -> list[ChorusRead]:
+def read_restitutions(path: Path, sha256: str) -> list[ChorusRestitution]:
     """Every restitution of a file: one for a CSV, one per recognised sheet of a workbook (an export may put
     the engagements and the payments views in two tabs). Never empty: an unusable file gives one failed read."""
     sheets: list[_Rows | _TextRows]
@@ -75,15 +53,15 @@ def read_restitutions(path: Path, sha256: str) -> list[ChorusRead]:
         elif path.suffix.lower() in ACCEPTED_SUFFIXES:
             sheets, sheet_names, date1904 = _read_workbook_rows(path)
         else:
-            raise ReadError("chorus-unreadable-file", f"Les fichiers « {path.suffix or 'sans extension'} » ne sont "
+            raise InputError("chorus-unreadable-file", f"Les fichiers « {path.suffix or 'sans extension'} » ne sont "
                                                       "pas acceptés : déposez la restitution en CSV ou en XLSX.")
-    except ReadError as exc:
+    except InputError as exc:
         return [_failed(path, sha256, "chorus-unreadable-file", exc.message)]
     except OSError as exc:
         return [_failed(path, sha256, "chorus-unreadable-file", f"Le fichier n'a pas pu être lu ({exc.strerror}).")]
 
     near_misses: list[tuple[int, ChorusLayout, set[str]]] = []
-    reads: list[ChorusRead] = []
+    reads: list[ChorusRestitution] = []
     for rows, sheet in zip(sheets, sheet_names, strict=True):
         for candidate in _delimiter_variants(rows):
             found = _find_header(candidate, near_misses)
@@ -110,19 +88,19 @@ _Rows = list[tuple[int, list[str]]]  # (line or Excel row, 1-based; cells as tex
 def _read_csv_rows(path: Path) -> _TextRows:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise ReadError("chorus-unreadable-file", f"Le fichier pèse {size / 1e6:.0f} Mo, au-delà de la limite de "
+        raise InputError("chorus-unreadable-file", f"Le fichier pèse {size / 1e6:.0f} Mo, au-delà de la limite de "
                                                   f"{MAX_FILE_BYTES / 1e6:.0f} Mo.")
     raw = path.read_bytes()
     if not raw.strip():
-        raise ReadError("chorus-unreadable-file", "Le fichier est vide.")
+        raise InputError("chorus-unreadable-file", "Le fichier est vide.")
     if b"\x00" in raw:
-        raise ReadError("chorus-unreadable-file", "Le fichier n'est pas un fichier texte CSV (contenu binaire).")
+        raise InputError("chorus-unreadable-file", "Le fichier n'est pas un fichier texte CSV (contenu binaire).")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return _TextRows(raw.decode(encoding))
         except UnicodeDecodeError:
             continue
-    raise ReadError("chorus-unreadable-file", "L'encodage du fichier n'est pas reconnu (ni UTF-8, ni Windows-1252).")
+    raise InputError("chorus-unreadable-file", "L'encodage du fichier n'est pas reconnu (ni UTF-8, ni Windows-1252).")
 
 
 def _split_csv(text: str, delimiter: str) -> _Rows:
@@ -148,8 +126,8 @@ def _delimiter_variants(rows: _Rows | _TextRows) -> list[_Rows]:
 def _read_workbook_rows(path: Path) -> tuple[list[_Rows | _TextRows], list[str], bool]:
     try:
         workbook = read_workbook(path)
-    except ReadError as exc:
-        raise ReadError("chorus-unreadable-file", exc.message) from exc
+    except InputError as exc:
+        raise InputError("chorus-unreadable-file", exc.message) from exc
     sheets: list[_Rows | _TextRows] = [
         [(i + 1, [_as_text(c) for c in row]) for i, row in enumerate(sheet.rows)] for sheet in workbook.sheets
     ]
@@ -215,7 +193,7 @@ def _column_names(header: list[str]) -> list[str]:
 
 
 def _build(path: Path, sha256: str, rows: _Rows, index: int, layout: ChorusLayout, sheet: str,
-           date1904: bool) -> ChorusRead:
+           date1904: bool) -> ChorusRestitution:
     header = rows[index][1]
     while header and not header[-1]:
         header = header[:-1]  # a workbook's used range often runs past the last column
@@ -247,25 +225,25 @@ def _build(path: Path, sha256: str, rows: _Rows, index: int, layout: ChorusLayou
             fields[key] = name
             if i + 1 < len(names) and names[i + 1] == f"{name} (libellé)":
                 fields[f"{key}_libelle"] = names[i + 1]
-    return ChorusRead(path.name, sha256, layout.key, data, findings, fields, sheet, date1904)
+    return ChorusRestitution(path.name, sha256, layout.key, data, tuple(findings), fields, sheet, date1904)
 
 
-def _failed(path: Path, sha256: str, slug: str, message: str) -> ChorusRead:
-    return ChorusRead(
+def _failed(path: Path, sha256: str, slug: str, message: str) -> ChorusRestitution:
+    return ChorusRestitution(
         path.name, sha256, None, pd.DataFrame({LINE: pd.Series([], dtype="int64")}),
-        [finding(slug, message, file=path.name, sha256=sha256)],
+        (finding(slug, message, file=path.name, sha256=sha256),),
     )
 
 
-def _read_path(path: Path) -> list[ChorusRead]:
+def _read_path(path: Path) -> list[ChorusRestitution]:
     return read_restitutions(path, sha256_of(path))
 
 
-def _crashed(path: Path) -> list[ChorusRead]:
+def _crashed(path: Path) -> list[ChorusRestitution]:
     return [_failed(path, sha256_of(path), "chorus-unreadable-file",
                     "La restitution a fait échouer le lecteur : elle est endommagée.")]
 
 
-def read_chorus_files(paths: Sequence[Path], *, workers: int = 2) -> list[ChorusRead]:
+def read_chorus_files(paths: Sequence[Path], *, workers: int = 2) -> list[ChorusRestitution]:
     """Read every restitution of every file in isolated worker processes (see `io.isolation`)."""
     return [read for reads in map_isolated(_read_path, paths, _crashed, workers=workers) for read in reads]

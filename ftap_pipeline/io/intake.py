@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ftap_pipeline.core.assess import ReturnInput
+from ftap_pipeline.contract.model import ReturnInput
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.workbook_reader import read_isolated
 

@@ -14,12 +14,13 @@ from typing import Any
 import pandas as pd
 
 from ftap_pipeline.contract import enums
+from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.labels import choice_index, normalise_label
+from ftap_pipeline.contract.raw import RawSheet, a1
 from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, Nomenclature, Referentiel, normalise_code
 from ftap_pipeline.core import parsing
-from ftap_pipeline.core.parsing import CellError
 from ftap_pipeline.io.hashing import sha256_of
-from ftap_pipeline.io.workbook_reader import RawSheet, ReadError, a1, read_workbook
+from ftap_pipeline.io.workbook_reader import read_workbook
 
 
 class ReferentielError(Exception):
@@ -40,7 +41,7 @@ def _choice(values: tuple[str, ...]) -> Callable[[Any], Any]:
     def parse(raw: Any) -> Any:
         value = parsing.parse_choice(raw, index)
         if value is not None and value not in values:
-            raise CellError("not-in-list", f"« {raw} » n'est pas une valeur permise ({', '.join(values)}).")
+            raise InputError("not-in-list", f"« {raw} » n'est pas une valeur permise ({', '.join(values)}).")
         return value
 
     return parse
@@ -49,7 +50,7 @@ def _choice(values: tuple[str, ...]) -> Callable[[Any], Any]:
 def _titre(raw: Any) -> int | None:
     value = parsing.parse_titre(raw)
     if value is not None and value not in enums.TITRES:
-        raise CellError("not-in-list", f"« {raw} » n'est pas un titre (3, 5 ou 6).")
+        raise InputError("not-in-list", f"« {raw} » n'est pas un titre (3, 5 ou 6).")
     return value
 
 
@@ -113,7 +114,7 @@ def read_referentiel(path: Path) -> Referentiel:
                                "(la commande « ftap demo » en écrit un exemple).")
     try:
         raw = read_workbook(path)
-    except ReadError as exc:
+    except InputError as exc:
         raise ReferentielError(f"Référentiel illisible ({path.name}) : {exc.message}") from exc
     sha256 = sha256_of(path)
     sheets = {normalise_label(s.name): s for s in raw.sheets}
@@ -191,7 +192,7 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: list[str], da
                     value = parsing.parse_date(cell, date1904=date1904)
                 else:
                     value = col.parse(cell)
-            except CellError as exc:
+            except InputError as exc:
                 problems.append(f"{sheet.name}!{a1(i, j or 0)} : {exc.message}")
                 continue
             if value is None and col.required:

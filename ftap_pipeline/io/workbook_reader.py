@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
-__all__ = ["CellFlag", "RawSheet", "RawWorkbook", "ReadError", "a1", "a1_to_index", "column_letter", "read_isolated",
+__all__ = ["CellFlag", "RawSheet", "RawWorkbook", "a1", "a1_to_index", "column_letter", "read_isolated",
            "read_workbook", "sniff"]
 
 from defusedxml import ElementTree as SafeET
 
-from ftap_pipeline.core.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
+from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import map_isolated
 
@@ -47,55 +48,43 @@ _ZIP_MAGIC: Final = b"PK\x03\x04"
 #: Name of the stream that holds a password-protected OOXML package, as it appears in the OLE directory.
 _ENCRYPTED_STREAM: Final = "EncryptedPackage".encode("utf-16-le")
 
-class ReadError(Exception):
-    """A file that cannot be read as a workbook; carries the finding slug and a French message."""
-
-    def __init__(self, slug: str, message: str) -> None:
-        super().__init__(message)
-        self.slug = slug
-        self.message = message
-
-    def __reduce__(self) -> tuple[type[ReadError], tuple[str, str]]:
-        # Crosses the worker process boundary: rebuild with both arguments.
-        return ReadError, (self.slug, self.message)
-
 
 def sniff(path: Path) -> None:
     """Refuse, before parsing, what is not an accepted workbook."""
     suffix = path.suffix.lower()
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise ReadError("file-too-large", f"Le fichier pèse {size / 2**20:.0f} Mo, au-delà de la limite de "
+        raise InputError("file-too-large", f"Le fichier pèse {size / 2**20:.0f} Mo, au-delà de la limite de "
                                           f"{MAX_FILE_BYTES / 2**20:.0f} Mo.")
     with path.open("rb") as fh:
         head = fh.read(8)
     if suffix not in ACCEPTED_SUFFIXES:
-        raise ReadError("file-unsupported", f"Les fichiers « {suffix or 'sans extension'} » ne sont pas acceptés "
+        raise InputError("file-unsupported", f"Les fichiers « {suffix or 'sans extension'} » ne sont pas acceptés "
                                             "(formats acceptés : .xlsx, .xlsm, .ods, .xls).")
     if size == 0:
-        raise ReadError("file-unreadable", "Le fichier est vide.")
+        raise InputError("file-unreadable", "Le fichier est vide.")
     if head.startswith(_OLE_MAGIC):
         if suffix != ".xls":
             # An OOXML workbook saved with a password is an OLE container holding an encrypted package;
             # an OLE container without one is a legacy .xls workbook under the wrong name.
             if _ENCRYPTED_STREAM in path.read_bytes():
-                raise ReadError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.")
-            raise ReadError("file-unreadable", f"Le fichier est un classeur Excel 97-2003 enregistré sous l'extension "
+                raise InputError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.")
+            raise InputError("file-unreadable", f"Le fichier est un classeur Excel 97-2003 enregistré sous l'extension "
                                                f"« {suffix} » : renommez-le en .xls, ou enregistrez-le au format .xlsx.")
         return
     if not head.startswith(_ZIP_MAGIC):
-        raise ReadError("file-unreadable", "Le fichier n'est pas un classeur : son contenu ne correspond pas à son "
+        raise InputError("file-unreadable", "Le fichier n'est pas un classeur : son contenu ne correspond pas à son "
                                            "extension, ou il est endommagé.")
     if suffix == ".xls":
-        raise ReadError("file-unreadable",
+        raise InputError("file-unreadable",
                         "Le fichier porte l'extension .xls mais n'est pas un classeur Excel 97-2003.")
     try:
         with zipfile.ZipFile(path) as zf:
             total = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile as exc:
-        raise ReadError("file-unreadable", "Le fichier est endommagé (archive illisible).") from exc
+        raise InputError("file-unreadable", "Le fichier est endommagé (archive illisible).") from exc
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise ReadError("file-too-large", "Le classeur décompressé dépasse la taille admise.")
+        raise InputError("file-too-large", "Le classeur décompressé dépasse la taille admise.")
 
 
 def read_workbook(path: Path) -> RawWorkbook:
@@ -106,9 +95,9 @@ def read_workbook(path: Path) -> RawWorkbook:
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError as exc:
-        raise ReadError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.") from exc
+        raise InputError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.") from exc
     except Exception as exc:  # calamine raises many kinds for damaged files
-        raise ReadError("file-unreadable", f"Le classeur est endommagé ou illisible ({type(exc).__name__}).") from exc
+        raise InputError("file-unreadable", f"Le classeur est endommagé ou illisible ({type(exc).__name__}).") from exc
     sheets: list[RawSheet] = []
     try:
         for meta in wb.sheets_metadata:
@@ -120,7 +109,7 @@ def read_workbook(path: Path) -> RawWorkbook:
             visible = meta.visible == pc.SheetVisibleEnum.Visible
             sheets.append(RawSheet(meta.name, [list(r) for r in rows], visible=visible))
     except Exception as exc:
-        raise ReadError("file-unreadable", f"Une feuille du classeur est illisible ({type(exc).__name__}).") from exc
+        raise InputError("file-unreadable", f"Une feuille du classeur est illisible ({type(exc).__name__}).") from exc
     finally:
         wb.close()
     raw = RawWorkbook(sheets)
@@ -274,7 +263,7 @@ def _flag_area(flags: dict[tuple[int, int], CellFlag], rows: range, cols: range,
 class ReadOutcome:
     path: Path
     workbook: RawWorkbook | None = None
-    error: ReadError | None = None
+    error: InputError | None = None
     #: Fingerprint of the file, computed in the worker beside the parsing.
     sha256: str = ""
 
@@ -283,18 +272,18 @@ def _read_one(path: Path) -> ReadOutcome:
     try:
         sha = sha256_of(path)
     except OSError as exc:
-        return ReadOutcome(path, error=ReadError("file-unreadable", f"Le fichier n'a pas pu être lu ({exc.strerror})."))
+        return ReadOutcome(path, error=InputError("file-unreadable", f"Le fichier n'a pas pu être lu ({exc.strerror})."))
     try:
         return ReadOutcome(path, workbook=read_workbook(path), sha256=sha)
-    except ReadError as exc:
+    except InputError as exc:
         return ReadOutcome(path, error=exc, sha256=sha)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a property of the file
         message = f"Le classeur est illisible ({type(exc).__name__})."
-        return ReadOutcome(path, error=ReadError("file-unreadable", message), sha256=sha)
+        return ReadOutcome(path, error=InputError("file-unreadable", message), sha256=sha)
 
 
 def _crashed(path: Path) -> ReadOutcome:
-    return ReadOutcome(path, error=ReadError(
+    return ReadOutcome(path, error=InputError(
         "file-unreadable", "Le classeur a fait échouer le lecteur : il est endommagé ou malveillant."))
 
 

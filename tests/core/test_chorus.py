@@ -12,9 +12,10 @@ import pytest
 
 from ftap_pipeline.contract.chorus_schema import MOVEMENT_COLUMNS, ChorusMovementsSchema
 from ftap_pipeline.contract.enums import SANS_EJ
+from ftap_pipeline.contract.model import ChorusRestitution as ChorusRead
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.chorus import normalise_movements
-from ftap_pipeline.io.chorus_reader import ChorusRead, read_chorus_file
+from ftap_pipeline.io.chorus_reader import read_chorus_file
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
 CUTOFF = dt.date(2025, 6, 30)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.core import parsing
-from ftap_pipeline.core.parsing import CellError
 
 
 @pytest.mark.parametrize("text", ["1 200 000,50", "1 200 000,50 €", "1.200.000,50", "1200000,5", "1200000.5",
@@ -25,7 +25,7 @@ def test_spec_spellings_of_one_amount(text: str) -> None:
                                             ("#DIV/0!", "error-cell"), ("Err:502", "error-cell"),
                                             ("1,234", "too-many-decimals")])
 def test_refused_amounts(text: str, slug: str) -> None:
-    with pytest.raises(CellError) as info:
+    with pytest.raises(InputError) as info:
         parsing.parse_amount(text)
     assert info.value.slug == slug
 
@@ -36,7 +36,7 @@ def test_numbers_from_cells_and_negatives() -> None:
     assert parsing.parse_amount("-1 000,00") == -1000.0
     assert parsing.parse_amount("") is None
     assert parsing.parse_amount(None) is None
-    with pytest.raises(CellError):
+    with pytest.raises(InputError):
         parsing.parse_amount(True)
 
 
@@ -56,7 +56,7 @@ def test_1904_serials() -> None:
 @pytest.mark.parametrize(("raw", "slug"), [("03/04/24", "ambiguous-date"), ("30/02/2024", "type-error"),
                                            ("demain", "type-error"), (1.5, "type-error"), (12, "out-of-range")])
 def test_refused_dates(raw: object, slug: str) -> None:
-    with pytest.raises(CellError) as info:
+    with pytest.raises(InputError) as info:
         parsing.parse_date(raw)
     assert info.value.slug == slug
 
@@ -70,7 +70,7 @@ def test_yes_no(raw: object, expected: str) -> None:
 def test_ej_kept_as_text_and_leading_zeros() -> None:
     assert parsing.parse_ej("0123456789") == "0123456789"
     assert parsing.parse_ej(1300012345.0) == "1300012345"
-    with pytest.raises(CellError, match="zéros de tête"):
+    with pytest.raises(InputError, match="zéros de tête"):
         parsing.parse_ej(123456789)
 
 
@@ -108,7 +108,7 @@ def test_date_round_trips(day: dt.date) -> None:
 def test_parsers_never_raise_anything_but_cell_errors(text: str) -> None:
     for parse in (parsing.parse_amount, parsing.parse_date, parsing.parse_int, parsing.parse_ej, parsing.parse_period,
                   parsing.parse_email, parsing.parse_project_id, parsing.parse_titre):
-        with contextlib.suppress(CellError):
+        with contextlib.suppress(InputError):
             parse(text)
 
 

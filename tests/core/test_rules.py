@@ -256,5 +256,5 @@ def test_a_note_beside_an_empty_projet_field_is_not_its_value(tmp_path: Path) ->
 
     b.edit_workbook(path, note)
     a = b.assess_files([path])
-    assert a.parsed[0].projet["version"] is None
+    assert a.parsed[0].projet.version is None
     assert a.records[0].version == 1

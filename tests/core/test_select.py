@@ -7,22 +7,32 @@ import datetime as dt
 import pandas as pd
 
 from ftap_pipeline.contract import enums
-from ftap_pipeline.core.normalise import FILE, ROW, ParsedReturn
+from ftap_pipeline.contract.columns import FILE, ROW
+from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.model import ParsedReturn, Projet, ReturnRecord
+from ftap_pipeline.core.normalise import content_key
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.core.select import missing_returns, select_returns, standing_returns
 
 
 def _ret(file: str, version: int | None, amount: float = 1.0, project: str = "AP-2024-01", period: str = "2025-T2",
          situation: dt.date = dt.date(2025, 6, 30)) -> ParsedReturn:
-    p = ParsedReturn(file=file, sha256=file * 4)
-    p.projet = {"project_id": project, "period": period, "date_situation": situation, "version": version}
-    p.tables = {"consommation": pd.DataFrame({FILE: [file], ROW: [2], "ae": [amount]})}
-    p.sheet_names = {"projet": "Projet", "consommation": "Consommation"}
-    return p
+    values = {"project_id": project, "period": period, "date_situation": situation, "version": version}
+    tables = {"consommation": pd.DataFrame({FILE: [file], ROW: [2], "ae": [amount]})}
+    return ParsedReturn(file=file, sha256=file * 4, projet=Projet.from_values(values), tables=tables,
+                        sheet_names={"projet": "Projet", "consommation": "Consommation"},
+                        content_key=content_key(values, tables))
 
 
-def _status(returns: list[ParsedReturn]) -> dict[str, str]:
-    return {r.file: r.status for r in select_returns(returns)}
+def _select(returns: list[ParsedReturn], *found: Finding) -> tuple[ReturnRecord, ...]:
+    by_file: dict[str, list[Finding]] = {p.file: list(p.findings) for p in returns}
+    for f in found:
+        by_file[f.file].append(f)
+    return select_returns(returns, by_file).records
+
+
+def _status(returns: list[ParsedReturn], *found: Finding) -> dict[str, str]:
+    return {r.file: r.status for r in _select(returns, *found)}
 
 
 def test_highest_version_stands_whatever_the_file_names() -> None:
@@ -42,33 +52,36 @@ def test_identical_copies_one_stands_the_other_is_replaced() -> None:
 
 def test_same_highest_version_with_different_content_is_ambiguous() -> None:
     returns = [_ret("a.xlsx", 2, 1.0), _ret("b.xlsx", 2, 5.0), _ret("c.xlsx", 1, 9.0)]
-    assert _status(returns) == {"a.xlsx": enums.REJETEE, "b.xlsx": enums.REJETEE, "c.xlsx": enums.RETENUE}
-    assert {f.slug for f in returns[0].findings} == {"ambiguous-version"}
+    records = _select(returns)
+    assert {r.file: r.status for r in records} == {"a.xlsx": enums.REJETEE, "b.xlsx": enums.REJETEE,
+                                                   "c.xlsx": enums.RETENUE}
+    assert {f.slug for f in records[0].findings} == {"ambiguous-version"}
+    assert returns[0].findings == ()  # the parsed return itself is never changed
 
 
 def test_rejected_highest_version_lets_the_next_one_stand() -> None:
     broken = _ret("v2.xlsx", 2)
-    broken.add("unknown-project", "x")
-    assert _status([broken, _ret("v1.xlsx", 1)]) == {"v2.xlsx": enums.REJETEE, "v1.xlsx": enums.RETENUE}
+    assert _status([broken, _ret("v1.xlsx", 1)], broken.finding("unknown-project", "x")) == {
+        "v2.xlsx": enums.REJETEE, "v1.xlsx": enums.RETENUE}
 
 
 def test_replaced_returns_keep_their_line_counts() -> None:
-    records = select_returns([_ret("v1.xlsx", 1), _ret("v2.xlsx", 2, 2.0)])
+    records = _select([_ret("v1.xlsx", 1), _ret("v2.xlsx", 2, 2.0)])
     assert [(r.lines_read, r.lines_kept, r.lines_rejected) for r in records] == [(1, 1, 0), (1, 1, 0)]
 
 
 def test_standing_return_is_the_newest_kept_one_up_to_the_cutoff() -> None:
-    records = select_returns([_ret("t1.xlsx", 1, period="2025-T1", situation=dt.date(2025, 3, 31)),
+    records = _select([_ret("t1.xlsx", 1, period="2025-T1", situation=dt.date(2025, 3, 31)),
                               _ret("t2.xlsx", 1, period="2025-T2")])
     assert standing_returns(records, dt.date(2025, 6, 30))["AP-2024-01"].file == "t2.xlsx"
     assert standing_returns(records, dt.date(2025, 3, 31))["AP-2024-01"].file == "t1.xlsx"
 
 
 def test_missing_return_for_a_started_project_only() -> None:
-    records = select_returns([_ret("t1.xlsx", 1, period="2025-T1", situation=dt.date(2025, 3, 31))])
+    records = _select([_ret("t1.xlsx", 1, period="2025-T1", situation=dt.date(2025, 3, 31))])
     projets = pd.DataFrame({"project_id": ["AP-2024-01", "AP-2025-09"],
                             "date_selection": [dt.date(2024, 1, 1), dt.date(2025, 9, 1)]})
     found = missing_returns(records, projets, {"AP-2024-01": dt.date(2024, 2, 1)}, Period(2025, 2),
                             dt.date(2025, 6, 30))
-    assert [f.value for f in found] == ["AP-2024-01"]
+    assert [(f.project_id, f.period) for f in found] == [("AP-2024-01", "2025-T2")]
     assert found[0].slug == "missing-return"

@@ -9,12 +9,14 @@ import openpyxl
 import pytest
 
 from ftap_pipeline.contract.chorus_schema import AIFE_AE, AIFE_CP, INF_BUD_53_AE, INF_BUD_53_CP
-from ftap_pipeline.io.chorus_reader import LINE, ChorusRead, read_chorus_file
+from ftap_pipeline.contract.columns import LINE
+from ftap_pipeline.contract.model import ChorusRestitution
+from ftap_pipeline.io.chorus_reader import read_chorus_file
 from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
 
-def slugs(read: ChorusRead) -> list[str]:
+def slugs(read: ChorusRestitution) -> list[str]:
     return [f.slug for f in read.findings]
 
 
@@ -22,7 +24,7 @@ def test_inf_bud_53_ae_in_windows_1252_with_title_lines() -> None:
     read = read_chorus_file(FIXTURES / "inf-bud-53-ae_2024.csv", "abc")
 
     assert (read.file, read.sha256, read.layout, read.sheet) == ("inf-bud-53-ae_2024.csv", "abc", INF_BUD_53_AE, "")
-    assert read.findings == []
+    assert read.findings == ()
     # Header on line 5 below four title lines; the trailing blank and `;;;` lines are not data.
     assert read.data[LINE].tolist() == list(range(6, 18))
     first = read.data.iloc[0]
@@ -94,7 +96,7 @@ def test_workbook_values_become_text(tmp_path: Path) -> None:
 
     read = read_chorus_file(tmp_path / "ae.xlsx", "x")
 
-    assert (read.layout, read.sheet, read.findings) == (INF_BUD_53_AE, "Restitution", [])
+    assert (read.layout, read.sheet, read.findings) == (INF_BUD_53_AE, "Restitution", ())
     assert read.data[LINE].tolist() == [5, 6]
     assert read.data["N° EJ"].tolist() == ["1300000001", "1300000002"]  # a number typed as such, read as text
     assert read.data["Date de réplication"].tolist() == ["2024-03-15", "45500"]

@@ -230,9 +230,9 @@ def test_return_has_the_template_layout_and_the_values(filled: Path) -> None:
 
 def test_return_reads_back_through_the_pipeline_reader(filled: Path) -> None:
     parsed = parse_return(read_workbook(filled), filled.name, "0" * 64)
-    assert parsed.findings == []
-    assert parsed.projet["project_id"] == "AP-2024-07"
-    assert parsed.projet["version"] == 2
+    assert parsed.findings == ()
+    assert parsed.projet.project_id == "AP-2024-07"
+    assert parsed.projet.version == 2
     conso = parsed.tables["consommation"]
     assert list(conso["ej"]) == ["0012345678", "0012345678"]
     assert list(conso["ae"]) == [200000.0, -5000.0]

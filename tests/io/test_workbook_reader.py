@@ -13,9 +13,10 @@ import pytest
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from ftap_pipeline.contract import enums
-from ftap_pipeline.core.raw import CellFlag
+from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.raw import CellFlag
 from ftap_pipeline.io.intake import discover
-from ftap_pipeline.io.workbook_reader import ReadError, read_isolated, read_workbook
+from ftap_pipeline.io.workbook_reader import read_isolated, read_workbook
 from tests import builders as b
 from tests.conftest import CORPUS, soffice
 
@@ -193,7 +194,7 @@ def _not_workbooks(folder: Path) -> dict[str, tuple[Path, str]]:
 
 def test_each_non_workbook_is_refused_with_its_reason(tmp_path: Path) -> None:
     for name, (path, slug) in _not_workbooks(tmp_path).items():
-        with pytest.raises(ReadError) as info:
+        with pytest.raises(InputError) as info:
             read_workbook(path)
         assert info.value.slug == slug, name
         assert info.value.message, name
@@ -203,7 +204,7 @@ def test_real_encrypted_workbook_is_said_encrypted() -> None:
     path = CORPUS / "tafia__tests_pass_protected.xlsx"
     if not path.is_file():
         pytest.skip("shared corpus not present")
-    with pytest.raises(ReadError) as info:
+    with pytest.raises(InputError) as info:
         read_workbook(path)
     assert info.value.slug == "file-encrypted"
 

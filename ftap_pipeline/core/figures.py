@@ -1,0 +1,107 @@
+"""The report's figures, computed once from what was read: standing returns, missing returns, the AE/CP
+follow-up and, when Chorus restitutions were given, the reconciliation.
+
+Every sheet that shows a figure takes it from here, so two sheets cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.model import ChorusRestitution, ReturnRecord
+from ftap_pipeline.contract.referentiel import P_TOLERANCE, Referentiel
+from ftap_pipeline.core.assess import Assessment
+from ftap_pipeline.core.chorus import normalise_movements
+from ftap_pipeline.core.period import Period
+from ftap_pipeline.core.rapprochement import chorus_totals, reconcile_ejs
+from ftap_pipeline.core.select import missing_returns, standing_returns
+from ftap_pipeline.core.suivi import declared_lines, suivi_aecp, suivi_tranches, tableau_financement
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """What a run reports on: the period expected, the cut-off date, and the label of its outputs."""
+
+    period: Period
+    cutoff: dt.date
+    label: str  # `2025-T2` or `comite-2025-03-14`
+
+    @classmethod
+    def quarterly(cls, period: Period) -> ReportScope:
+        return cls(period, period.last_day, str(period))
+
+    @classmethod
+    def committee(cls, day: dt.date) -> ReportScope:
+        """The data as of a steering committee: cut at its date; the period expected is the last finished one."""
+        return cls(Period.last_finished(day), day, f"comite-{day.isoformat()}")
+
+
+@dataclass(frozen=True)
+class ChorusFigures:
+    """The three-way reconciliation, when at least one restitution was recognised."""
+
+    rapprochement: pd.DataFrame
+    #: Chorus AE and CP of restitutions without any date (cumulative AIFE files): reconciled per EJ, but
+    #: outside the yearly follow-up. None when every restitution is dated.
+    undated: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Everything the consolidated workbook and the porteurs' workbooks show."""
+
+    assessment: Assessment
+    referentiel: Referentiel
+    scope: ReportScope
+    standing: Mapping[str, ReturnRecord]
+    missing: tuple[Finding, ...]
+    suivi: pd.DataFrame
+    tranches: pd.DataFrame
+    tableau: pd.DataFrame
+    chorus: ChorusFigures | None
+    #: Findings on the restitutions and on the reconciliation (no return holds them).
+    chorus_findings: tuple[Finding, ...]
+
+    @property
+    def missing_projects(self) -> frozenset[str]:
+        return frozenset(f.project_id for f in self.missing)
+
+
+def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[ChorusRestitution],
+                    scope: ReportScope) -> Figures:
+    """Select the standing returns, find the missing ones, and reconcile AE/CP three ways."""
+    cutoff = scope.cutoff
+    standing = standing_returns(assessment.records, cutoff)
+    parsed = {p.file: p for p in assessment.parsed}
+    starts = {pid: parsed[r.file].projet.debut for pid, r in standing.items()}
+    missing = missing_returns(assessment.records, referentiel.projets, starts, scope.period, cutoff)
+    declared = declared_lines(assessment.frames.consommation, standing, referentiel.nomenclature)
+    chorus_findings = [f for c in chorus for f in c.findings]
+    figures: ChorusFigures | None = None
+    totals: pd.DataFrame | None = None
+    if any(c.layout for c in chorus):
+        movements, more = normalise_movements(list(chorus), referentiel, cutoff)
+        rapprochement, reconciled = reconcile_ejs(declared, movements, referentiel, referentiel.parameter(P_TOLERANCE))
+        chorus_findings += more + reconciled
+        totals = chorus_totals(movements, declared)
+        figures = ChorusFigures(rapprochement, _undated(totals))
+    suivi = suivi_aecp(declared, referentiel, cutoff, totals)
+    return Figures(
+        assessment=assessment, referentiel=referentiel, scope=scope, standing=standing, missing=tuple(missing),
+        suivi=suivi, tranches=suivi_tranches(suivi, referentiel, cutoff),
+        tableau=tableau_financement(declared, referentiel, cutoff), chorus=figures,
+        chorus_findings=tuple(chorus_findings),
+    )
+
+
+def _undated(totals: pd.DataFrame) -> tuple[float, float] | None:
+    """Cumulative AIFE files carry no year: their totals go to the reconciliation, not the yearly follow-up."""
+    without_year = totals[totals["annee"].isna()]
+    if without_year.empty:
+        return None
+    return float(without_year["ae_chorus"].sum()), float(without_year["cp_chorus"].sum())

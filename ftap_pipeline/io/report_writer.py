@@ -1,0 +1,43 @@
+"""Write an assembled report into its output folder: workbooks, CSV exports, then the manifest."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ftap_pipeline.core.assemble import EXPORTS_DIR, FEEDBACK_DIR, Report
+from ftap_pipeline.io.atomic import write_text
+from ftap_pipeline.io.csv_writer import write_csv
+from ftap_pipeline.io.excel_writer import write_workbook
+
+MANIFEST = "manifest.json"
+
+
+def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float]]) -> Path:
+    """Write every file of the report, each atomically; return the consolidated workbook's path.
+
+    The manifest comes last, with the durations of the run's steps and the list of what was written."""
+    t0 = time.perf_counter()
+    write_workbook(report.workbook, out / report.workbook_path)
+    for feedback in report.feedback:
+        write_workbook(feedback.workbook, out / feedback.path)
+    for path, table in report.exports:
+        write_csv(table, out / path)
+    written = {out / p for p in report.paths}
+    _remove_stale(out, written)
+    manifest = report.manifest.as_json()
+    manifest["durees_s"] = {k: round(v, 3) for k, v in (*durations, ("ecriture", time.perf_counter() - t0))}
+    manifest["sorties"] = sorted(report.paths)
+    write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n")
+    return out / report.workbook_path
+
+
+def _remove_stale(out: Path, written: set[Path]) -> None:
+    """A rerun replaces the previous outputs of the same period: a porteur whose anomalies were corrected
+    must not keep an old feedback workbook beside the new report."""
+    for folder, pattern in ((FEEDBACK_DIR, "*.xlsx"), (EXPORTS_DIR, "*.csv")):
+        for path in (out / folder).glob(pattern):
+            if path not in written:
+                path.unlink()
