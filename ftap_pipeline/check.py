@@ -52,16 +52,21 @@ def render_table(result: CheckResult) -> str:
         lines.append(f"{r.file} — {r.status} — lignes lues {r.lines_read}, retenues {r.lines_kept}, "
                      f"rejetées {r.lines_rejected}")
         findings = _findings_of(r)
-        if not findings:
-            lines.append("  Aucune anomalie.")
-            continue
-        width = max(len(f.cell or f.sheet or "—") for f in findings)
-        for f in findings:
-            where = f.cell or f.sheet or "—"
-            value = f" [valeur lue : {f.value}]" if f.value else ""
-            lines.append(f"  {f.severity!s:<13} {where:<{width}}  {f.slug:<26} {f.message}{value}")
-            lines.append(f"  {'':<13} {'':<{width}}  → {f.action}")
+        lines.append(render_findings(findings) if findings else "  Aucune anomalie.")
     return "\n".join(lines).lstrip("\n")
+
+
+def render_findings(findings: Sequence[Finding]) -> str:
+    """Findings as a person reads them in a terminal: gravity, cell, rule, message, then what to do."""
+    ordered = sorted(findings, key=finding_sort_key)
+    width = max((len(f.cell or f.sheet or "—") for f in ordered), default=1)
+    lines = []
+    for f in ordered:
+        where = f.cell or f.sheet or "—"
+        value = f" [valeur lue : {f.value}]" if f.value else ""
+        lines.append(f"  {f.severity!s:<13} {where:<{width}}  {f.slug:<26} {f.message}{value}")
+        lines.append(f"  {'':<13} {'':<{width}}  → {f.action}")
+    return "\n".join(lines)
 
 
 def render_json(result: CheckResult) -> str:

@@ -121,7 +121,7 @@ def prefect_environment(root: Path) -> None:
 
 
 def cmd_run(inputs: Path, outputs: Path, period: str | None, committee_date: str | None) -> int:
-    from ftap_pipeline.io.referentiel_reader import ReferentielError
+    from ftap_pipeline.contract.errors import InputError
 
     prefect_environment(Path.cwd())
     progress = logging.StreamHandler(sys.stderr)
@@ -135,8 +135,9 @@ def cmd_run(inputs: Path, outputs: Path, period: str | None, committee_date: str
     try:
         path = rapport_trimestriel(inputs=str(inputs), outputs=str(outputs), period=period,
                                    committee_date=committee_date)
-    except ReferentielError as exc:
-        _say(f"Rapport non produit : {exc}")
+    except InputError as exc:
+        _say(f"Rapport non produit : {exc.message}")
+        _say_findings(exc)
         return EXIT_ERROR
     except OSError as exc:
         _say(f"Rapport non produit : {exc.strerror or exc} ({exc.filename or ''})")
@@ -147,7 +148,7 @@ def cmd_run(inputs: Path, outputs: Path, period: str | None, committee_date: str
 
 def cmd_check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
     from ftap_pipeline.check import check_files, render_json, render_table
-    from ftap_pipeline.io.referentiel_reader import ReferentielError
+    from ftap_pipeline.contract.errors import InputError
 
     missing = [f for f in files if not f.is_file()]
     if missing:
@@ -155,11 +156,21 @@ def cmd_check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
         return EXIT_ERROR
     try:
         result = check_files(files, referentiel)
-    except ReferentielError as exc:
-        _say(str(exc))
+    except InputError as exc:
+        _say(exc.message)
+        _say_findings(exc)
         return EXIT_ERROR
     print(render_json(result) if fmt == "json" else render_table(result))
     return EXIT_FINDINGS if result.would_lose_lines else EXIT_OK
+
+
+def _say_findings(exc: Exception) -> None:
+    """The findings an input error stands for (the référentiel's cells), one block each, as `ftap check` shows them."""
+    from ftap_pipeline.check import render_findings
+
+    findings = getattr(exc, "findings", ())
+    if findings:
+        _say(render_findings(findings))
 
 
 def _dispatch(args: argparse.Namespace) -> int:

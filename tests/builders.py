@@ -9,6 +9,8 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, Referentiel
 from ftap_pipeline.core.assess import Assessment, assess_returns
@@ -87,7 +89,14 @@ def write(tmp: Path, name: str, proj: dict[str, Any] | None = None,
     return path
 
 
-def edit_workbook(path: Path, change: Callable[[Any], object]) -> None:
+def active(wb: Workbook) -> Worksheet:
+    """The workbook's active sheet, which openpyxl types as optional and possibly a chartsheet."""
+    ws = wb.active
+    assert isinstance(ws, Worksheet), f"active sheet is {type(ws).__name__}, not a Worksheet"
+    return ws
+
+
+def edit_workbook(path: Path, change: Callable[[Workbook], object]) -> None:
     """Alter a written return with openpyxl, as a person would in Excel (delete a column, type a note…)."""
     wb = openpyxl.load_workbook(path)
     change(wb)

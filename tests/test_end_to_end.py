@@ -73,6 +73,18 @@ def test_statuses_and_conservation(demo_run: Path) -> None:
     assert rows["AP-2025-30_2025-T2.xlsx"]["Lignes rejetées"] == rows["AP-2025-30_2025-T2.xlsx"]["Lignes lues"]
 
 
+def _float(value: object) -> float:
+    """A cell read as `float()` reads it: a number or numeric text."""
+    assert isinstance(value, int | float | str), f"not a number: {value!r}"
+    return float(value)
+
+
+def _int(value: object) -> int:
+    """A cell read as `int()` reads it: a number or integer text."""
+    assert isinstance(value, int | float | str), f"not an integer: {value!r}"
+    return int(value)
+
+
 def _independent_ftap_sums(demo_run: Path) -> dict[tuple[int, str, int], tuple[float, float]]:
     """FTAP AE (withdrawals apart) and CP per year × category × titre, read with openpyxl straight from the
     standing returns, leaving out the rows the run reported as blocking."""
@@ -95,17 +107,17 @@ def _independent_ftap_sums(demo_run: Path) -> dict[tuple[int, str, int], tuple[f
                  if any(v is not None for v in row) and (r["Fichier"], "Consommation", i) not in blocked]
         first_year: dict[str, int] = {}
         for _, row in lines:
-            if row[col["Financeur"]] == "FTAP" and float(row[col["AE engagées"]]) > 0:
-                ej, year = str(row[col["N° EJ"]]), int(row[col["Exercice"]])
+            if row[col["Financeur"]] == "FTAP" and _float(row[col["AE engagées"]]) > 0:
+                ej, year = str(row[col["N° EJ"]]), _int(row[col["Exercice"]])
                 first_year[ej] = min(first_year.get(ej, year), year)
         for _, row in lines:
             if row[col["Financeur"]] != "FTAP":
                 continue
-            ej, year, ae = str(row[col["N° EJ"]]), int(row[col["Exercice"]]), float(row[col["AE engagées"]])
+            ej, year, ae = str(row[col["N° EJ"]]), _int(row[col["Exercice"]]), _float(row[col["AE engagées"]])
             withdrawal = ae < 0 and ej in first_year and year > first_year[ej]
-            key = (year, str(row[col["Catégorie"]]), int(row[col["Titre"]]))
+            key = (year, str(row[col["Catégorie"]]), _int(row[col["Titre"]]))
             sums[key][0] += 0.0 if withdrawal else ae
-            sums[key][1] += float(row[col["CP payés"]])
+            sums[key][1] += _float(row[col["CP payés"]])
     return {k: (round(v[0], 2), round(v[1], 2)) for k, v in sums.items()}
 
 
@@ -228,6 +240,8 @@ def test_undated_aife_extracts_are_reconciled_and_said_apart(tmp_path: Path) -> 
     shutil.copy(Path(__file__).parent / "fixtures" / "chorus" / "aife-ae.csv", inputs / "chorus")
     path = run_report(RunConfig.quarterly(inputs, tmp_path / "out", Period.parse("2025-T2")))
     facts = {r[0]: r[1] for r in openpyxl.load_workbook(path)["Synthèse"].iter_rows(values_only=True) if r[0]}
-    assert facts["AE Chorus sans année, hors suivi annuel (restitutions cumulées) (€)"] > 0
+    sans_annee = facts["AE Chorus sans année, hors suivi annuel (restitutions cumulées) (€)"]
+    assert isinstance(sans_annee, int | float)
+    assert sans_annee > 0
     years = {r["Année"] for r in _rows(path.parent / "donnees" / "suivi_ae_cp.csv")}
     assert years == {"2023", "2024", "2025"}

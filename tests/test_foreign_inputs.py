@@ -13,11 +13,12 @@ import pytest
 
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.pipeline import RunConfig, run_report
+from tests.builders import active
 
 D = dt.date
 
 
-def _sheet(wb: Any, name: str, header: list[str], rows: list[list[Any]]) -> None:
+def _sheet(wb: openpyxl.Workbook, name: str, header: list[str], rows: list[list[Any]]) -> None:
     ws = wb.create_sheet(name)
     ws.append(header)
     for r in rows:
@@ -26,7 +27,7 @@ def _sheet(wb: Any, name: str, header: list[str], rows: list[list[Any]]) -> None
 
 def write_referentiel(path: Path) -> None:
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+    wb.remove(active(wb))
     env = [["31/07/2023", cat, "3", year, "FTAP", f"{amount:,}".replace(",", " "), amount]
            for cat, base in (("Cadrage", 600_000), ("Expérimentation", 600_000), ("Généralisation", 1_800_000))
            for year, amount in ((2023, base), (2024, 2 * base), (2025, 2 * base))]
@@ -58,7 +59,7 @@ FTAP_CODES = ["0349-CDBU-DITP", "0349-01", "03490101B501"]
 def write_return(path: Path, project: str, period: str, situation: dt.date, lines: list[list[Any]],
                  version: int = 1) -> None:
     wb = openpyxl.Workbook()
-    ws = wb.active
+    ws = active(wb)
     ws.title = "Projet"
     ws.append(["Champ", "Valeur"])
     for label, value in (("Identifiant du projet", project), ("Intitulé du projet", "Projet"),

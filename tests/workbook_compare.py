@@ -21,7 +21,8 @@ def snapshot(path: Path) -> dict[str, dict[str, Any]]:
                 if c.value is not None:
                     value = c.value.replace(microsecond=0) if isinstance(c.value, dt.datetime) else c.value
                     cells[c.coordinate] = (value, c.number_format)
-        out[ws.title] = {"cells": cells, "tables": dict(ws.tables.items())}
+        # types-openpyxl leaves TableList.items() unannotated; it returns [(name, ref), ...].
+        out[ws.title] = {"cells": cells, "tables": dict(ws.tables.items())}  # type: ignore[no-untyped-call]
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import pandas as pd
@@ -15,7 +16,10 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from ftap_pipeline.contract.enums import SANS_EJ
-from ftap_pipeline.contract.labels import normalise_label
+from ftap_pipeline.contract.tables import Pick, TableLayout
+
+#: Title lines above the header are a handful; a header further down is not a Chorus restitution.
+MAX_HEADER_SCAN: Final = 50
 
 AE: Final = "AE"
 CP: Final = "CP"
@@ -38,13 +42,15 @@ class ChorusLayout:
     #: Fields whose columns must all be in the header for the layout to be recognised.
     required: frozenset[str]
 
+    @cached_property
+    def table(self) -> TableLayout:
+        """Its header: the first row, among the first fifty (title lines come above), naming every required column."""
+        return TableLayout(self.title, self.labels, required=self.required, search_rows=MAX_HEADER_SCAN,
+                           pick=Pick.FIRST, tag=self)
+
     def field_of(self, header: object) -> str | None:
         """The field a header cell names in this layout, if any."""
-        folded = normalise_label(header)
-        for key, labels in self.labels.items():
-            if folded in {normalise_label(label) for label in labels}:
-                return key
-        return None
+        return self.table.key_of(header)
 
 
 _INF_BUD_IMPUTATION: Final[dict[str, tuple[str, ...]]] = {

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Final
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.labels import normalise_label
+from ftap_pipeline.contract.tables import Pick, TableLayout
 
 
 class Kind(StrEnum):
@@ -68,6 +70,12 @@ class SheetLayout:
     @property
     def label_index(self) -> dict[str, Field]:
         return {normalise_label(f.label): f for f in self.fields}
+
+    @cached_property
+    def table(self) -> TableLayout:
+        """The header of a table sheet: the row among the first ten that names the most fields, two at least."""
+        return TableLayout(self.name, {f.key: (f.label,) for f in self.fields}, min_hits=2, search_rows=10,
+                           pick=Pick.BEST)
 
 
 AMOUNT_FORMAT: Final = '#,##0.00 "€"'

@@ -13,7 +13,8 @@ from typing import Any, cast
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import DataFrame, DateTime, Series
+from pandera.typing import DataFrame, Series
+from pandera.typing.common import DateTime
 
 from ftap_pipeline.contract import enums, layout
 from ftap_pipeline.contract.columns import SITUATION

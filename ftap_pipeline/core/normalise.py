@@ -26,6 +26,7 @@ from ftap_pipeline.contract.labels import choice_index, normalise_label
 from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
 from ftap_pipeline.contract.model import ParsedReturn, Projet, ReturnInput
 from ftap_pipeline.contract.raw import RawSheet, RawWorkbook, a1, column_letter
+from ftap_pipeline.contract.tables import find_header
 from ftap_pipeline.core import parsing
 
 #: How many rows from the top are searched for a table's header row.
@@ -185,35 +186,13 @@ def _parse_form(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool)
         out.projet.setdefault(f.key, None)
 
 
-def find_header(rows: list[list[Any]], spec: SheetLayout) -> tuple[int, dict[str, int], list[tuple[int, str]]] | None:
-    """Locate the header row among the first rows: the one that names the most of the sheet's fields."""
-    index = spec.label_index
-    best: tuple[int, int] | None = None
-    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        hits = sum(1 for c in row if normalise_label(c) in index)
-        if hits and (best is None or hits > best[1]):
-            best = (i, hits)
-    if best is None or best[1] < 2:
-        return None
-    i = best[0]
-    positions: dict[str, int] = {}
-    extras: list[tuple[int, str]] = []
-    for j, c in enumerate(rows[i]):
-        f = index.get(normalise_label(c))
-        if f is not None and f.key not in positions:
-            positions[f.key] = j
-        elif not parsing.is_empty(c):
-            extras.append((j, parsing.display(c)))
-    return i, positions, extras
-
-
 def _is_total_row(row: list[Any]) -> bool:
     first = next((c for c in row if not parsing.is_empty(c)), None)
     return isinstance(first, str) and normalise_label(first).startswith(("total", "sous-total", "sous total"))
 
 
 def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool) -> None:
-    header = find_header(sheet.rows, spec)
+    header = find_header(sheet.rows, (spec.table,))
     keys = [f.key for f in spec.fields]
     scope = Scope.RETURN if spec.blocking else Scope.LINE
     if header is None:
@@ -226,7 +205,8 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
         out.tables[spec.key] = pd.DataFrame.from_records(rows, columns=[FILE, ROW, *keys]) if rows \
             else _empty_table(keys)
         return
-    h, positions, extras = header
+    h, positions = header.row, header.positions
+    extras = [(j, parsing.display(sheet.rows[h][j])) for j, _ in header.extras]
     out.columns[spec.key] = {k: column_letter(j) for k, j in positions.items()}
     for j, text in extras:
         out.add("extra-column", f"La colonne « {text} » n'est pas prévue ; elle est ignorée.",

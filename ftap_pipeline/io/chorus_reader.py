@@ -16,24 +16,21 @@ from typing import Final
 
 import pandas as pd
 
-from ftap_pipeline.contract.chorus_schema import LAYOUTS, ChorusLayout
+from ftap_pipeline.contract import preflight
+from ftap_pipeline.contract.chorus_schema import LAYOUTS, MAX_HEADER_SCAN, ChorusLayout
 from ftap_pipeline.contract.columns import LINE
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.model import ChorusRestitution
+from ftap_pipeline.contract.tables import find_header
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import map_isolated
 from ftap_pipeline.io.workbook_reader import (
-    ACCEPTED_SUFFIXES,
-    MAX_FILE_BYTES,
     a1,
     column_letter,
     read_workbook,
 )
 
-CSV_SUFFIXES: Final = (".csv",)
-#: Title lines above the header are a handful; a header further down is not a Chorus restitution.
-MAX_HEADER_SCAN: Final = 50
 #: Fewer recognised columns than this, and a row is not worth naming as a near-miss header.
 _NEAR_MISS: Final = 3
 
@@ -48,9 +45,9 @@ def read_restitutions(path: Path, sha256: str) -> list[ChorusRestitution]:
     the engagements and the payments views in two tabs). Never empty: an unusable file gives one failed read."""
     sheets: list[_Rows | _TextRows]
     try:
-        if path.suffix.lower() in CSV_SUFFIXES:
+        if path.suffix.lower() in preflight.CSV_SUFFIXES:
             sheets, sheet_names, date1904 = [_read_csv_rows(path)], [""], False
-        elif path.suffix.lower() in ACCEPTED_SUFFIXES:
+        elif path.suffix.lower() in preflight.WORKBOOK_SUFFIXES:
             sheets, sheet_names, date1904 = _read_workbook_rows(path)
         else:
             raise InputError("chorus-unreadable-file", f"Les fichiers « {path.suffix or 'sans extension'} » ne sont "
@@ -86,21 +83,9 @@ _Rows = list[tuple[int, list[str]]]  # (line or Excel row, 1-based; cells as tex
 
 
 def _read_csv_rows(path: Path) -> _TextRows:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputError("chorus-unreadable-file", f"Le fichier pèse {size / 1e6:.0f} Mo, au-delà de la limite de "
-                                                  f"{MAX_FILE_BYTES / 1e6:.0f} Mo.")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputError("chorus-unreadable-file", "Le fichier est vide.")
-    if b"\x00" in raw:
-        raise InputError("chorus-unreadable-file", "Le fichier n'est pas un fichier texte CSV (contenu binaire).")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return _TextRows(raw.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    raise InputError("chorus-unreadable-file", "L'encodage du fichier n'est pas reconnu (ni UTF-8, ni Windows-1252).")
+    slug = "chorus-unreadable-file"
+    preflight.check_size(path.stat().st_size, slug=slug)
+    return _TextRows(preflight.check_text(path.read_bytes(), slug=slug))
 
 
 def _split_csv(text: str, delimiter: str) -> _Rows:
@@ -153,18 +138,16 @@ def _as_text(value: object) -> str:
 
 
 def _find_header(rows: _Rows, near_misses: list[tuple[int, ChorusLayout, set[str]]]) -> tuple[int, ChorusLayout] | None:
-    """The first row that names every required column of a layout; near misses are kept for the message."""
-    for index, (line, cells) in enumerate(rows[:MAX_HEADER_SCAN]):
-        best: tuple[int, ChorusLayout] | None = None
+    """The header row and its layout (see `contract.tables`); without one, the near misses, for the message."""
+    header = find_header([cells for _, cells in rows], [layout.table for layout in LAYOUTS])
+    if header is not None:
+        assert isinstance(header.layout.tag, ChorusLayout)
+        return header.row, header.layout.tag
+    for line, cells in rows[:MAX_HEADER_SCAN]:
         for layout in LAYOUTS:
-            matched = {f for f in (layout.field_of(c) for c in cells if c) if f is not None}
-            if layout.required <= matched:
-                if best is None or len(matched) > best[0]:
-                    best = (len(matched), layout)
-            elif len(matched) >= _NEAR_MISS:
+            matched = layout.table.matched(cells)
+            if len(matched) >= _NEAR_MISS:
                 near_misses.append((line, layout, matched))
-        if best is not None:
-            return index, best[1]
     return None
 
 

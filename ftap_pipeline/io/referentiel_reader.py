@@ -1,7 +1,7 @@
 """Read the référentiel workbook (inputs/reference/referentiel.xlsx) into a `Referentiel`.
 
 The référentiel is the one input without which no report can be right: any problem stops the run
-with a French message that lists every cell to fix, rather than producing wrong figures.
+with the list of every cell to fix, as findings like any other, rather than producing wrong figures.
 """
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ import pandas as pd
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.labels import choice_index, normalise_label
 from ftap_pipeline.contract.raw import RawSheet, a1
 from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, Nomenclature, Referentiel, normalise_code
+from ftap_pipeline.contract.tables import Pick, TableLayout, find_header
 from ftap_pipeline.core import parsing
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.workbook_reader import read_workbook
-
-
-class ReferentielError(Exception):
-    """The référentiel cannot be used; the message is French and lists what to fix."""
 
 
 @dataclass(frozen=True)
@@ -107,36 +105,59 @@ _SHEETS: dict[str, tuple[bool, tuple[_Col, ...]]] = {
 _DATE_COLUMNS = {"date_effet", "date_decision", "date_selection", "date"}
 
 
+class _Problems:
+    """The référentiel's findings, as they are found: each with its sheet and cell."""
+
+    def __init__(self, path: Path, sha256: str) -> None:
+        self.file, self.sha256 = path.name, sha256
+        self.found: list[Finding] = []
+
+    def add(self, slug: str, message: str, *, sheet: str = "", cell: str = "", field: str = "",
+            value: str = "") -> None:
+        self.found.append(finding(slug, message, file=self.file, sha256=self.sha256, sheet=sheet,
+                                  cell=f"{sheet}!{cell}" if sheet and cell else cell, field=field, value=value))
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise InputError("referentiel-invalid", _summary(self.file, len(self.found)), findings=tuple(self.found))
+
+
+def _summary(name: str, count: int) -> str:
+    return f"Le référentiel {name} ne peut pas être utilisé : {count} anomalie(s) à corriger."
+
+
 def read_referentiel(path: Path) -> Referentiel:
-    """Read and check the référentiel; raise `ReferentielError` listing every problem found."""
+    """Read and check the référentiel; raise `InputError` with a finding for every problem found."""
     if not path.exists():
-        raise ReferentielError(f"Référentiel introuvable : {path}. Déposez referentiel.xlsx dans inputs/reference/ "
-                               "(la commande « ftap demo » en écrit un exemple).")
+        raise InputError("referentiel-missing", f"Référentiel introuvable : {path}. Déposez referentiel.xlsx dans "
+                                                "inputs/reference/ (la commande « ftap demo » en écrit un exemple).")
+    sha256 = sha256_of(path)
     try:
         raw = read_workbook(path)
     except InputError as exc:
-        raise ReferentielError(f"Référentiel illisible ({path.name}) : {exc.message}") from exc
-    sha256 = sha256_of(path)
+        problems = _Problems(path, sha256)
+        problems.add("referentiel-unreadable", f"Référentiel illisible ({path.name}) : {exc.message}")
+        raise InputError("referentiel-unreadable", problems.found[0].message,
+                         findings=tuple(problems.found)) from exc
+    problems = _Problems(path, sha256)
     sheets = {normalise_label(s.name): s for s in raw.sheets}
-    problems: list[str] = []
     frames: dict[str, pd.DataFrame] = {}
     for name, (required, cols) in _SHEETS.items():
         sheet = sheets.get(normalise_label(name))
         if sheet is None:
             if required:
-                problems.append(f"feuille « {name} » absente")
+                problems.add("referentiel-missing-sheet", f"La feuille « {name} » est absente du référentiel.",
+                             sheet=name)
             frames[name] = pd.DataFrame(columns=[c.key for c in cols])
             continue
         frames[name] = _read_table(sheet, cols, problems, raw.date1904)
-    if problems:
-        raise ReferentielError(_problems_message(path.name, problems))
+    problems.raise_if_any()
     nomenclature, comptes, parameters = _read_settings(frames, problems)
     projets = frames["Projets"]
-    dup = projets["project_id"][projets["project_id"].duplicated()].tolist()
-    if dup:
-        problems.append(f"Projets : identifiant(s) en double {', '.join(dup)}")
-    if problems:
-        raise ReferentielError(_problems_message(path.name, problems))
+    for project_id in projets["project_id"][projets["project_id"].duplicated()].tolist():
+        problems.add("referentiel-duplicate-project", f"L'identifiant {project_id} figure plusieurs fois.",
+                     sheet="Projets", field="Identifiant du projet", value=str(project_id))
+    problems.raise_if_any()
     return Referentiel(
         enveloppes=frames["Enveloppes"],
         tranches=frames["Tranches"],
@@ -151,31 +172,30 @@ def read_referentiel(path: Path) -> Referentiel:
     )
 
 
-def _problems_message(name: str, problems: list[str]) -> str:
-    lines = "\n".join(f"  - {p}" for p in problems[:50])
-    more = f"\n  … et {len(problems) - 50} autre(s)" if len(problems) > 50 else ""
-    return f"Le référentiel {name} ne peut pas être utilisé ; corrigez :\n{lines}{more}"
+def _table_layout(sheet: str, cols: tuple[_Col, ...]) -> TableLayout:
+    """A référentiel table's header: the first of the top ten rows that names its first column."""
+    return TableLayout(sheet, {c.key: (c.label,) for c in cols}, required=frozenset({cols[0].key}), search_rows=10,
+                       pick=Pick.FIRST)
 
 
-def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: list[str], date1904: bool) -> pd.DataFrame:
+def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, date1904: bool) -> pd.DataFrame:
     rows = sheet.rows
-    header_at = next((i for i, r in enumerate(rows[:10]) if any(normalise_label(c) == normalise_label(cols[0].label)
-                                                                   for c in r)), None)
-    if header_at is None:
-        problems.append(f"{sheet.name} : ligne d'en-tête introuvable (attendu : "
-                        f"{', '.join(c.label for c in cols)})")
+    header = find_header(rows, [_table_layout(sheet.name, cols)])
+    if header is None:
+        problems.add("referentiel-missing-column", f"Ligne d'en-tête introuvable (attendu : "
+                                                   f"{', '.join(c.label for c in cols)}).", sheet=sheet.name, cell="A1")
         return pd.DataFrame(columns=[c.key for c in cols])
-    header = {normalise_label(c): j for j, c in enumerate(rows[header_at]) if normalise_label(c)}
     positions: dict[str, int] = {}
     for col in cols:
-        j = header.get(normalise_label(col.label))
+        j = header.positions.get(col.key)
         if j is None:
             if col.required:
-                problems.append(f"{sheet.name} : colonne « {col.label} » absente")
+                problems.add("referentiel-missing-column", f"La colonne « {col.label} » est absente.",
+                             sheet=sheet.name, cell=a1(header.row, 0), field=col.label)
             continue
         positions[col.key] = j
     records: list[dict[str, Any]] = []
-    for i in range(header_at + 1, len(rows)):
+    for i in range(header.row + 1, len(rows)):
         row = rows[i]
         if not any(not parsing.is_empty(c) for c in row):
             continue
@@ -183,9 +203,11 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: list[str], da
         for col in cols:
             j = positions.get(col.key)
             cell = row[j] if j is not None and j < len(row) else None
+            where = {"sheet": sheet.name, "cell": a1(i, j or 0), "field": col.label}
             flag = sheet.flags.get((i, j)) if j is not None else None
             if flag is not None:
-                problems.append(f"{sheet.name}!{a1(i, j or 0)} : cellule en erreur ou formule sans valeur")
+                problems.add("referentiel-invalid-value", "La cellule est en erreur, ou sa formule n'a pas de "
+                                                          "valeur calculée.", **where)
                 continue
             try:
                 if col.parse is parsing.parse_date:
@@ -193,10 +215,10 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: list[str], da
                 else:
                     value = col.parse(cell)
             except InputError as exc:
-                problems.append(f"{sheet.name}!{a1(i, j or 0)} : {exc.message}")
+                problems.add("referentiel-invalid-value", exc.message, value=parsing.display(cell), **where)
                 continue
             if value is None and col.required:
-                problems.append(f"{sheet.name}!{a1(i, j or 0)} : « {col.label} » non renseigné")
+                problems.add("referentiel-invalid-value", f"« {col.label} » n'est pas renseigné.", **where)
             record[col.key] = value
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=[c.key for c in cols])
@@ -205,16 +227,17 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: list[str], da
     return frame
 
 
-def _read_settings(frames: dict[str, pd.DataFrame], problems: list[str]) -> tuple[Nomenclature, dict[str, int],
-                                                                                   dict[str, float]]:
+def _read_settings(frames: dict[str, pd.DataFrame], problems: _Problems) -> tuple[Nomenclature, dict[str, int],
+                                                                                  dict[str, float]]:
     codes = {normalise_label(r.code): str(r.valeur) for r in frames["Nomenclature"].itertuples()}
     wanted = {"programme": "Programme", "centre financier": "Centre financier",
               "domaine fonctionnel": "Domaine fonctionnel", "activite": "Activité"}
-    for key, label in wanted.items():
-        if key not in codes:
-            problems.append(f"Nomenclature : code « {label} » absent")
+    missing = [label for key, label in wanted.items() if key not in codes]
+    for label in missing:
+        problems.add("referentiel-missing-code", f"Le code « {label} » est absent de la nomenclature.",
+                     sheet="Nomenclature", value=label)
     nomenclature = Nomenclature()
-    if not problems:
+    if not missing:
         nomenclature = Nomenclature(
             programme=codes["programme"].strip(),
             centre_financier=codes["centre financier"].strip(),
@@ -227,7 +250,9 @@ def _read_settings(frames: dict[str, pd.DataFrame], problems: list[str]) -> tupl
     for r in frames["Paramètres"].to_dict("records"):
         name = known.get(normalise_label(r["parametre"]))
         if name is None:
-            problems.append(f"Paramètres : paramètre inconnu « {r['parametre']} »")
+            problems.add("referentiel-unknown-parameter", f"Le paramètre « {r['parametre']} » n'est pas connu "
+                                                          f"({', '.join(DEFAULT_PARAMETERS)}).",
+                         sheet="Paramètres", value=str(r["parametre"]))
         else:
             parameters[name] = float(r["valeur"])
     return nomenclature, comptes, parameters

@@ -23,19 +23,14 @@ __all__ = ["CellFlag", "RawSheet", "RawWorkbook", "a1", "a1_to_index", "column_l
 
 from defusedxml import ElementTree as SafeET
 
+from ftap_pipeline.contract import preflight
 from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.preflight import MAX_ROWS
 from ftap_pipeline.contract.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import map_isolated
 
-#: Largest accepted input file; above it the file is refused before any parsing.
-MAX_FILE_BYTES: Final = 50 * 1024 * 1024
-#: Largest total uncompressed size of an OOXML/ODS package (zip bombs).
-MAX_UNCOMPRESSED_BYTES: Final = 500 * 1024 * 1024
-#: Rows read per sheet at most: a return has tens of lines, a declared dimension can claim millions.
-MAX_ROWS: Final = 100_000
-
-ACCEPTED_SUFFIXES: Final = (".xlsx", ".xlsm", ".ods", ".xls")
+ACCEPTED_SUFFIXES: Final = preflight.WORKBOOK_SUFFIXES
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -43,48 +38,27 @@ _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _NS_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _NS_ODS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _NS_ODS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
-_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP_MAGIC: Final = b"PK\x03\x04"
 #: Name of the stream that holds a password-protected OOXML package, as it appears in the OLE directory.
 _ENCRYPTED_STREAM: Final = "EncryptedPackage".encode("utf-16-le")
 
 
 def sniff(path: Path) -> None:
-    """Refuse, before parsing, what is not an accepted workbook."""
-    suffix = path.suffix.lower()
+    """Refuse, before parsing, what is not an accepted workbook (see `contract.preflight`)."""
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputError("file-too-large", f"Le fichier pèse {size / 2**20:.0f} Mo, au-delà de la limite de "
-                                          f"{MAX_FILE_BYTES / 2**20:.0f} Mo.")
     with path.open("rb") as fh:
-        head = fh.read(8)
-    if suffix not in ACCEPTED_SUFFIXES:
-        raise InputError("file-unsupported", f"Les fichiers « {suffix or 'sans extension'} » ne sont pas acceptés "
-                                            "(formats acceptés : .xlsx, .xlsm, .ods, .xls).")
-    if size == 0:
-        raise InputError("file-unreadable", "Le fichier est vide.")
-    if head.startswith(_OLE_MAGIC):
-        if suffix != ".xls":
-            # An OOXML workbook saved with a password is an OLE container holding an encrypted package;
-            # an OLE container without one is a legacy .xls workbook under the wrong name.
-            if _ENCRYPTED_STREAM in path.read_bytes():
-                raise InputError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.")
-            raise InputError("file-unreadable", f"Le fichier est un classeur Excel 97-2003 enregistré sous l'extension "
-                                               f"« {suffix} » : renommez-le en .xls, ou enregistrez-le au format .xlsx.")
+        head = fh.read(preflight.HEAD_BYTES)
+    container = preflight.check_workbook_head(path.suffix, size, head)
+    if container is preflight.Container.OLE:
+        # An OOXML workbook saved with a password is an OLE container holding an encrypted package.
+        encrypted = path.suffix.lower() != ".xls" and _ENCRYPTED_STREAM in path.read_bytes()
+        preflight.check_ole(path.suffix, encrypted)
         return
-    if not head.startswith(_ZIP_MAGIC):
-        raise InputError("file-unreadable", "Le fichier n'est pas un classeur : son contenu ne correspond pas à son "
-                                           "extension, ou il est endommagé.")
-    if suffix == ".xls":
-        raise InputError("file-unreadable",
-                        "Le fichier porte l'extension .xls mais n'est pas un classeur Excel 97-2003.")
     try:
         with zipfile.ZipFile(path) as zf:
             total = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile as exc:
         raise InputError("file-unreadable", "Le fichier est endommagé (archive illisible).") from exc
-    if total > MAX_UNCOMPRESSED_BYTES:
-        raise InputError("file-too-large", "Le classeur décompressé dépasse la taille admise.")
+    preflight.check_package(total)
 
 
 def read_workbook(path: Path) -> RawWorkbook:

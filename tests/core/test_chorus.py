@@ -12,10 +12,12 @@ import pytest
 
 from ftap_pipeline.contract.chorus_schema import MOVEMENT_COLUMNS, ChorusMovementsSchema
 from ftap_pipeline.contract.enums import SANS_EJ
+from ftap_pipeline.contract.findings import Finding
 from ftap_pipeline.contract.model import ChorusRestitution as ChorusRead
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.chorus import normalise_movements
 from ftap_pipeline.io.chorus_reader import read_chorus_file
+from tests.builders import active
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
 CUTOFF = dt.date(2025, 6, 30)
@@ -44,11 +46,11 @@ def of_ej(movements: pd.DataFrame, ej: str, kind: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def normalised() -> tuple[pd.DataFrame, list]:
+def normalised() -> tuple[pd.DataFrame, list[Finding]]:
     return normalise_movements(fixture_reads(), referentiel(), CUTOFF)
 
 
-def test_columns_and_schema(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_columns_and_schema(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, _ = normalised
     assert tuple(movements.columns) == MOVEMENT_COLUMNS
     ChorusMovementsSchema.validate(movements)
@@ -56,7 +58,7 @@ def test_columns_and_schema(normalised: tuple[pd.DataFrame, list]) -> None:
     assert len(movements) == 2 + 2 + 8 + 9 + 2
 
 
-def test_split_postes_and_negative_correction(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_split_postes_and_negative_correction(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, _ = normalised
     a = of_ej(movements, "1300000001", "AE")
     assert a["poste"].tolist() == ["1", "2", "2"]
@@ -73,7 +75,7 @@ def test_split_postes_and_negative_correction(normalised: tuple[pd.DataFrame, li
     assert bool(first["in_dispositif"])
 
 
-def test_payments_dates_and_years(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_payments_dates_and_years(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, _ = normalised
     a = of_ej(movements, "1300000001", "CP")
     assert a["dp"].tolist() == ["1000000001", "1000000002", "1000000003", "1000000012", "1000000013"]
@@ -89,7 +91,7 @@ def test_payments_dates_and_years(normalised: tuple[pd.DataFrame, list]) -> None
     assert aife["programme"] == "0349"  # written 349
 
 
-def test_payment_without_ej(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_payment_without_ej(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, _ = normalised
     sans = movements[movements["ej"] == SANS_EJ]
     assert len(sans) == 1
@@ -98,7 +100,7 @@ def test_payment_without_ej(normalised: tuple[pd.DataFrame, list]) -> None:
         "CP", "", "1000000005", D(2024, 9, 10), 1200.0)
 
 
-def test_dispositif_membership(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_dispositif_membership(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, _ = normalised
     outside = movements[~movements["in_dispositif"]]
     # Activité 03490101B502 (INF-BUD-53: the activité decides), and centre financier 0349-CDBU-AUTRE (AIFE).
@@ -107,7 +109,7 @@ def test_dispositif_membership(normalised: tuple[pd.DataFrame, list]) -> None:
     assert of_ej(movements, "1300000003", "AE")["titre"].tolist() == [5]  # PCE/51
 
 
-def test_lines_left_out(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_lines_left_out(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, _ = normalised
     ejs = set(movements["ej"])
     assert "1300000099" not in ejs  # programme 0148
@@ -117,7 +119,7 @@ def test_lines_left_out(normalised: tuple[pd.DataFrame, list]) -> None:
     assert {"1300000015", "1300000016"}.isdisjoint(ejs)  # unreadable amount, unreadable date
 
 
-def test_aife_engagements_are_undated(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_aife_engagements_are_undated(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, findings = normalised
     h = of_ej(movements, "1300000017", "AE")
     assert h["montant"].tolist() == [4000.0, 3000.0]
@@ -127,7 +129,7 @@ def test_aife_engagements_are_undated(normalised: tuple[pd.DataFrame, list]) -> 
     assert [(f.file, f.severity.value) for f in no_dates] == [("aife-ae.csv", "Information")]
 
 
-def test_findings(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_findings(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     _, findings = normalised
     unreadable = [(f.file, f.cell, f.field, f.value, f.row, f.sha256) for f in findings
                   if f.slug == "chorus-unreadable-line"]
@@ -144,7 +146,7 @@ def test_findings(normalised: tuple[pd.DataFrame, list]) -> None:
         "chorus-duplicate-movement", "chorus-no-dates", "chorus-unreadable-line", "chorus-unreadable-line"]
 
 
-def test_overlapping_extracts_count_once_whatever_the_order(normalised: tuple[pd.DataFrame, list]) -> None:
+def test_overlapping_extracts_count_once_whatever_the_order(normalised: tuple[pd.DataFrame, list[Finding]]) -> None:
     movements, _ = normalised
     again, _ = normalise_movements(list(reversed(fixture_reads())), referentiel(), CUTOFF)
     pd.testing.assert_frame_equal(movements, again)
@@ -199,7 +201,7 @@ def test_titre_from_the_referentiel_mapping(tmp_path: Path) -> None:
 
 def test_workbook_extract(tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
-    ws = wb.active
+    ws = active(wb)
     ws.title = "AE"
     ws.append(["Restitution INF-BUD-53"])
     ws.append(["Programme", "Référentiel de programmation", "N° EJ", "Date de réplication", "N° poste EJ",

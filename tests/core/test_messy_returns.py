@@ -30,12 +30,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ftap_pipeline.contract import enums, layout
+from ftap_pipeline.contract.columns import ROW
 from ftap_pipeline.contract.layout import Kind
+from ftap_pipeline.contract.model import ReturnInput
 from ftap_pipeline.core import parsing
-from ftap_pipeline.core.assess import Assessment, ReturnInput, assess_returns
-from ftap_pipeline.core.normalise import ROW
+from ftap_pipeline.core.assess import Assessment, assess_returns
 from ftap_pipeline.io.workbook_reader import read_workbook
 from tests import builders as b
 from tests.conftest import soffice
@@ -94,7 +96,7 @@ def _same(text: str) -> str:
     return text
 
 
-def _put(ws: Any, row: int, col: int, value: Any) -> None:
+def _put(ws: Worksheet, row: int, col: int, value: Any) -> None:
     """Write a value as openpyxl types it: str stays str (a leading `=` makes a formula), dates get a date format."""
     cell = ws.cell(row=row, column=col)
     if isinstance(value, Serial):
@@ -127,7 +129,7 @@ def build(proj: dict[str, Any] | None = None, tabs: Tables | None = None, *, lab
     wb = openpyxl.Workbook()
     if date1904:
         wb.epoch = CALENDAR_MAC_1904
-    ws = wb.active
+    ws = b.active(wb)
     ws.title = sheet_name(layout.PROJET.name)
     for col, text in enumerate(layout.FORM_HEADERS, start=1):
         ws.cell(row=1, column=col, value=label(text))
@@ -663,7 +665,7 @@ def test_every_legal_way_of_writing_a_date_in_a_cell_gives_that_date(day: dt.dat
     wb = openpyxl.Workbook()
     if date1904:
         wb.epoch = CALENDAR_MAC_1904
-    ws = wb.active
+    ws = b.active(wb)
     for col, form in enumerate([*forms, Serial.of(day, date1904=date1904)], start=1):
         _put(ws, 1, col, form)
     with tempfile.TemporaryDirectory() as tmp:

@@ -77,7 +77,7 @@ def test_ej_kept_as_text_and_leading_zeros() -> None:
 def _french(value: Decimal, sep: str, dots: bool) -> str:
     sign = "-" if value < 0 else ""
     whole, frac = f"{abs(value):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

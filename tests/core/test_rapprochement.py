@@ -12,6 +12,7 @@ import pytest
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.chorus_schema import MOVEMENT_COLUMNS, ChorusMovementsSchema
+from ftap_pipeline.contract.findings import Finding
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.chorus import normalise_movements
 from ftap_pipeline.core.rapprochement import COLUMNS, TOTALS_COLUMNS, chorus_totals, reconcile_ejs
@@ -91,7 +92,7 @@ def same(actual: tuple[float, ...], expected: tuple[float, ...]) -> bool:
 
 
 @pytest.fixture
-def scenario() -> tuple[pd.DataFrame, list]:
+def scenario() -> tuple[pd.DataFrame, list[Finding]]:
     decl = declared(
         # Concordant: two exercices, two postes, several payments, a negative correction.
         line("AP-2024-01", "1300000001", 60000, 20000),
@@ -120,7 +121,7 @@ def scenario() -> tuple[pd.DataFrame, list]:
     return reconcile_ejs(decl, moves, referentiel(), 1.0)
 
 
-def test_columns_in_contract_order(scenario: tuple[pd.DataFrame, list]) -> None:
+def test_columns_in_contract_order(scenario: tuple[pd.DataFrame, list[Finding]]) -> None:
     frame, _ = scenario
     assert list(frame.columns) == list(COLUMNS)
     assert COLUMNS[:9] == ("Identifiant du projet", "N° EJ", "AE déclarées (€)", "AE Chorus (€)", "CP déclarés (€)",
@@ -128,7 +129,7 @@ def test_columns_in_contract_order(scenario: tuple[pd.DataFrame, list]) -> None:
     assert all(frame[c].dtype == "float64" for c in COLUMNS if c.endswith("(€)"))
 
 
-def test_each_status(scenario: tuple[pd.DataFrame, list]) -> None:
+def test_each_status(scenario: tuple[pd.DataFrame, list[Finding]]) -> None:
     frame, _ = scenario
     rows = rows_of(frame)
     assert list(rows) == [
@@ -156,7 +157,7 @@ def test_each_status(scenario: tuple[pd.DataFrame, list]) -> None:
     assert set(frame["Statut"]) == set(enums.RECONCILIATION_STATUSES)
 
 
-def test_porteur_fournisseur_and_comments(scenario: tuple[pd.DataFrame, list]) -> None:
+def test_porteur_fournisseur_and_comments(scenario: tuple[pd.DataFrame, list[Finding]]) -> None:
     rows = rows_of(scenario[0])
     concordant = rows["AP-2024-01/1300000001/Concordant"]
     assert (concordant["Porteur du projet"], concordant["Fournisseur"], concordant["Commentaire"]) == (
@@ -172,7 +173,7 @@ def test_porteur_fournisseur_and_comments(scenario: tuple[pd.DataFrame, list]) -
     assert "activité 03490101B777" in rows["/1300000006/Hors dispositif"]["Commentaire"]
 
 
-def test_chorus_cp_exceeding_ae_is_a_warning(scenario: tuple[pd.DataFrame, list]) -> None:
+def test_chorus_cp_exceeding_ae_is_a_warning(scenario: tuple[pd.DataFrame, list[Finding]]) -> None:
     _, findings = scenario
     assert [(f.slug, f.severity.value, f.field, f.value, f.file) for f in findings] == [
         ("chorus-cp-exceeds-ae", "Avertissement", "N° EJ", "1300000005", "chorus.csv")]

@@ -228,7 +228,7 @@ def test_superseded_return_is_told_why(tmp_path: Path) -> None:
 
 
 def test_file_too_large_is_refused_before_parsing(tmp_path: Path) -> None:
-    from ftap_pipeline.io.workbook_reader import MAX_FILE_BYTES
+    from ftap_pipeline.contract.preflight import MAX_FILE_BYTES
 
     big = tmp_path / "enorme.xlsx"
     with big.open("wb") as fh:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pandas as pd
 import pytest
 
+from ftap_pipeline.contract.columns import FILE
 from ftap_pipeline.contract.referentiel import Referentiel
-from ftap_pipeline.core.normalise import FILE
 from ftap_pipeline.core.suivi import suivi_aecp, suivi_tranches, tableau_financement
 
 CUTOFF = dt.date(2026, 6, 30)
 
 
-def _ref(extra_env: list[dict[str, object]] = ()) -> Referentiel:  # type: ignore[assignment]
+def _ref(extra_env: Sequence[dict[str, object]] = ()) -> Referentiel:
     env = [{"date_effet": dt.date(2023, 7, 31), "categorie": "Cadrage", "titre": 3, "annee": y, "financeur": "FTAP",
             "ae": a, "cp": a} for y, a in ((2024, 1000.0), (2025, 1000.0))]
     env += list(extra_env)

@@ -12,6 +12,7 @@ from ftap_pipeline.contract.chorus_schema import AIFE_AE, AIFE_CP, INF_BUD_53_AE
 from ftap_pipeline.contract.columns import LINE
 from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.io.chorus_reader import read_chorus_file
+from tests.builders import active
 from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
@@ -82,7 +83,7 @@ def test_header_labels_are_matched_tolerantly(tmp_path: Path) -> None:
 
 def test_workbook_values_become_text(tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
-    ws = wb.active
+    ws = active(wb)
     ws.title = "Restitution"
     ws.append(["Pilotage de la gestion – vue détaillée"])
     ws.append(["Programme 0349"])
@@ -178,7 +179,7 @@ def test_a_workbook_with_both_views_gives_two_restitutions(tmp_path: Path) -> No
     from ftap_pipeline.io.chorus_reader import read_chorus_files
 
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+    wb.remove(active(wb))
     for name, source in (("Engagements", "inf-bud-53-ae_2024.csv"), ("Paiements", "inf-bud-53-cp_2024.csv")):
         ws = wb.create_sheet(name)
         with (FIXTURES / source).open(encoding="cp1252", newline="") as fh:

@@ -9,6 +9,7 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.worksheet.dimensions import ColumnDimension
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ftap_pipeline.contract import enums, layout
@@ -16,6 +17,7 @@ from ftap_pipeline.contract.layout import Field, Kind
 from ftap_pipeline.core.normalise import parse_return
 from ftap_pipeline.io.return_writer import INPUT_ROWS, write_return, write_template
 from ftap_pipeline.io.workbook_reader import read_workbook
+from tests.builders import active
 
 SHEET_ORDER = [layout.INSTRUCTIONS_SHEET, layout.PROJET.name, *(s.name for s in layout.TABLE_SHEETS),
                layout.LISTS_SHEET]
@@ -75,9 +77,9 @@ def _validations(ws: Worksheet) -> dict[str, Any]:
     return out
 
 
-def _column(ws: Worksheet, col: int) -> Any:
+def _column(ws: Worksheet, col: int) -> ColumnDimension:
     """The column's dimension; adjacent columns alike are stored as one range."""
-    return next(d for d in ws.column_dimensions.values() if d.min <= col <= d.max)
+    return next(d for d in ws.column_dimensions.values() if d.min is not None and d.max is not None and d.min <= col <= d.max)
 
 
 def _list_values(wb: openpyxl.Workbook, formula: str) -> list[object]:
@@ -99,7 +101,7 @@ def test_template_sheets_in_order_with_lists_hidden(template: openpyxl.Workbook)
     assert template.sheetnames == SHEET_ORDER
     assert template[layout.LISTS_SHEET].sheet_state == "hidden"
     assert all(template[n].sheet_state == "visible" for n in SHEET_ORDER[:-1])
-    assert template.active.title == layout.INSTRUCTIONS_SHEET
+    assert active(template).title == layout.INSTRUCTIONS_SHEET
 
 
 def test_template_headers_are_the_layout_labels(template: openpyxl.Workbook) -> None:

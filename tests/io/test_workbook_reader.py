@@ -28,7 +28,7 @@ def _offset_workbook(path: Path) -> Path:
     """Data from B3: nothing in column A nor in rows 1-2; an error cell at C4, a formula with no value at D5
     (alone on its row), `Date` values at B6."""
     wb = openpyxl.Workbook()
-    ws = wb.active
+    ws = b.active(wb)
     ws.title = "Feuille"
     ws["B3"], ws["C3"] = "Champ", "Valeur"
     ws["B4"] = "Montant"
@@ -74,7 +74,7 @@ def test_rows_do_not_trust_the_declared_dimension(tmp_path: Path, change: object
 def test_cells_without_a_reference_are_flagged_where_they_stand(tmp_path: Path) -> None:
     """`r` is optional in OOXML: without it a cell follows the previous one, and its flag must follow too."""
     wb = openpyxl.Workbook()
-    ws = wb.active
+    ws = b.active(wb)
     ws.append(["Année", "Montant"])
     ws.append([2024, "#DIV/0!"])
     ws.append(["=1+1", "=2+2"])
@@ -90,7 +90,7 @@ def test_cells_without_a_reference_are_flagged_where_they_stand(tmp_path: Path) 
 def test_rows_reach_a_trailing_line_of_formulas_without_values(tmp_path: Path) -> None:
     """Calamine stops at the last cell with a value: the line of D5 alone would be lost without its flag."""
     wb = openpyxl.load_workbook(_offset_workbook(tmp_path / "b3.xlsx"))
-    del wb.active["B6"]
+    del b.active(wb)["B6"]
     wb.save(tmp_path / "trailing.xlsx")
     (sheet,) = read_workbook(tmp_path / "trailing.xlsx").sheets
     assert len(sheet.rows) == 5
@@ -115,7 +115,7 @@ def test_error_cells_of_an_ods_workbook_are_flagged(tmp_path: Path) -> None:
     from tests.io.test_libreoffice import convert
 
     wb = openpyxl.Workbook()
-    ws = wb.active
+    ws = b.active(wb)
     ws.title = "Calculs"
     ws.append(["Fusion", None, None, "Erreur"])
     ws.merge_cells("A1:C1")
@@ -136,15 +136,15 @@ def test_the_date_system_is_read_from_the_workbook(tmp_path: Path, date1904: boo
     wb = openpyxl.Workbook()
     if date1904:
         wb.epoch = CALENDAR_MAC_1904
-    wb.active["A1"] = 1
+    b.active(wb)["A1"] = 1
     wb.save(tmp_path / "dates.xlsx")
     assert read_workbook(tmp_path / "dates.xlsx").date1904 is date1904
 
 
 def test_hidden_sheets_are_read_and_said_hidden(tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
-    wb.active.title = "Visible"
-    wb.active["A1"] = "v"
+    b.active(wb).title = "Visible"
+    b.active(wb)["A1"] = "v"
     for name, state in (("Cachée", "hidden"), ("Très cachée", "veryHidden")):
         ws = wb.create_sheet(name)
         ws["A1"] = name

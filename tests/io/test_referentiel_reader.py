@@ -1,0 +1,93 @@
+"""The référentiel's problems are findings with their sheet and cell, all of them, and they stop the run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.io.referentiel_reader import read_referentiel
+
+DEMO = Path(__file__).resolve().parents[2] / "inputs" / "reference" / "referentiel.xlsx"
+
+
+def _broken(tmp_path: Path, edit: dict[str, dict[str, object]], drop: tuple[str, ...] = ()) -> Path:
+    path = tmp_path / "referentiel.xlsx"
+    shutil.copy(DEMO, path)
+    wb = openpyxl.load_workbook(path)
+    for sheet, cells in edit.items():
+        for ref, value in cells.items():
+            wb[sheet][ref] = value
+    for sheet in drop:
+        del wb[sheet]
+    wb.save(path)
+    return path
+
+
+def _error(path: Path) -> InputError:
+    with pytest.raises(InputError) as info:
+        read_referentiel(path)
+    return info.value
+
+
+def test_the_demo_referentiel_is_read_whole() -> None:
+    ref = read_referentiel(DEMO)
+    assert len(ref.projets) == 12 and ref.source == "referentiel.xlsx" and len(ref.sha256) == 64
+
+
+def test_every_bad_cell_is_a_finding_with_its_cell(tmp_path: Path) -> None:
+    path = _broken(tmp_path, {"Enveloppes": {"F2": "beaucoup", "C3": 4}, "Projets": {"A3": None}})
+    error = _error(path)
+    assert error.slug == "referentiel-invalid"
+    found = sorted((f.slug, f.cell, f.field) for f in error.findings)
+    assert found == [("referentiel-invalid-value", "Enveloppes!C3", "Titre"),
+                     ("referentiel-invalid-value", "Enveloppes!F2", "AE (€)"),
+                     ("referentiel-invalid-value", "Projets!A3", "Identifiant du projet")]
+    assert {f.file for f in error.findings} == {"referentiel.xlsx"}
+    assert all(f.severity == "Bloquant" and f.action for f in error.findings)
+    assert "3 anomalie(s)" in error.message
+
+
+def test_a_missing_sheet_and_a_duplicate_project(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(DEMO)
+    first_id = wb["Projets"]["A2"].value
+    error = _error(_broken(tmp_path, {}, drop=("Tranches",)))
+    assert [(f.slug, f.sheet) for f in error.findings] == [("referentiel-missing-sheet", "Tranches")]
+    error = _error(_broken(tmp_path, {"Projets": {"A3": first_id}}))
+    assert [(f.slug, f.value) for f in error.findings] == [("referentiel-duplicate-project", first_id)]
+
+
+def test_a_missing_file_is_said_in_french(tmp_path: Path) -> None:
+    error = _error(tmp_path / "absent.xlsx")
+    assert error.slug == "referentiel-missing" and "introuvable" in error.message
+
+
+def test_an_input_error_pickles_with_its_findings(tmp_path: Path) -> None:
+    import pickle
+
+    error = _error(_broken(tmp_path, {"Enveloppes": {"F2": "beaucoup"}}))
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.slug, again.message, again.findings) == (error.slug, error.message, error.findings)
+
+
+def test_an_unknown_parameter_and_a_missing_code(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(DEMO)
+    nomenclature = wb["Nomenclature"]
+    code_row = next(r for r in range(2, nomenclature.max_row + 1) if nomenclature.cell(r, 1).value == "Activité")
+    parametres = wb["Paramètres"]
+    error = _error(_broken(tmp_path, {"Nomenclature": {f"A{code_row}": "Activité principale"},
+                                      "Paramètres": {f"A{parametres.max_row + 1}": "Seuil inventé",
+                                                     f"B{parametres.max_row + 1}": 3}}))
+    assert sorted((f.slug, f.value) for f in error.findings) == [
+        ("referentiel-missing-code", "Activité"), ("referentiel-unknown-parameter", "Seuil inventé")]
+
+
+def test_a_damaged_file_is_a_finding_too(tmp_path: Path) -> None:
+    path = tmp_path / "referentiel.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    error = _error(path)
+    assert error.slug == "referentiel-unreadable"
+    assert [f.slug for f in error.findings] == ["referentiel-unreadable"]
