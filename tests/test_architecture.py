@@ -87,5 +87,6 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f() -> None:\n    from ftap_pipeline.io import intake\n    import prefect\n")
     found = list(_imports(bad))
-    assert "ftap_pipeline.io" in found and "prefect" in found
+    assert "ftap_pipeline.io" in found
+    assert "prefect" in found
     assert _layer_of("ftap_pipeline.io") == "io"

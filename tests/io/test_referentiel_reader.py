@@ -14,7 +14,7 @@ from ftap_pipeline.io.referentiel_reader import read_referentiel
 DEMO = Path(__file__).resolve().parents[2] / "inputs" / "reference" / "referentiel.xlsx"
 
 
-def _broken(tmp_path: Path, edit: dict[str, dict[str, object]], drop: tuple[str, ...] = ()) -> Path:
+def _broken(tmp_path: Path, edit: dict[str, dict[str, str | int | None]], drop: tuple[str, ...] = ()) -> Path:
     path = tmp_path / "referentiel.xlsx"
     shutil.copy(DEMO, path)
     wb = openpyxl.load_workbook(path)
@@ -35,7 +35,9 @@ def _error(path: Path) -> InputError:
 
 def test_the_demo_referentiel_is_read_whole() -> None:
     ref = read_referentiel(DEMO)
-    assert len(ref.projets) == 12 and ref.source == "referentiel.xlsx" and len(ref.sha256) == 64
+    assert len(ref.projets) == 12
+    assert ref.source == "referentiel.xlsx"
+    assert len(ref.sha256) == 64
 
 
 def test_every_bad_cell_is_a_finding_with_its_cell(tmp_path: Path) -> None:
@@ -62,7 +64,8 @@ def test_a_missing_sheet_and_a_duplicate_project(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_said_in_french(tmp_path: Path) -> None:
     error = _error(tmp_path / "absent.xlsx")
-    assert error.slug == "referentiel-missing" and "introuvable" in error.message
+    assert error.slug == "referentiel-missing"
+    assert "introuvable" in error.message
 
 
 def test_an_input_error_pickles_with_its_findings(tmp_path: Path) -> None:

@@ -267,9 +267,3 @@ def test_unknown_keys_are_refused(tmp_path: Path) -> None:
         write_return(tmp_path / "x.xlsx", {**_projet(), "budget": 1}, {})
     with pytest.raises(ValueError, match="unknown Consommation"):
         write_return(tmp_path / "x.xlsx", _projet(), {"consommation": [{"montant": 1}]})
-
-
-def test_return_is_byte_identical_across_writes(tmp_path: Path) -> None:
-    write_return(tmp_path / "a.xlsx", _projet(), _tables())
-    write_return(tmp_path / "b.xlsx", _projet(), _tables())
-    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
