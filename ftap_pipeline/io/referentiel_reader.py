@@ -202,9 +202,12 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, da
         record: dict[str, Any] = {}
         for col in cols:
             j = positions.get(col.key)
-            cell = row[j] if j is not None and j < len(row) else None
-            where = {"sheet": sheet.name, "cell": a1(i, j or 0), "field": col.label}
-            flag = sheet.flags.get((i, j)) if j is not None else None
+            if j is None:  # an absent column is said once, on the header row, not on every line
+                record[col.key] = None
+                continue
+            cell = row[j] if j < len(row) else None
+            where = {"sheet": sheet.name, "cell": a1(i, j), "field": col.label}
+            flag = sheet.flags.get((i, j))
             if flag is not None:
                 problems.add("referentiel-invalid-value", "La cellule est en erreur, ou sa formule n'a pas de "
                                                           "valeur calculée.", **where)

@@ -94,3 +94,9 @@ def test_a_damaged_file_is_a_finding_too(tmp_path: Path) -> None:
     error = _error(path)
     assert error.slug == "referentiel-unreadable"
     assert [f.slug for f in error.findings] == ["referentiel-unreadable"]
+
+
+def test_a_missing_column_is_said_on_its_header_row(tmp_path: Path) -> None:
+    error = _error(_broken(tmp_path, {"Tranches": {"D1": "Crédits"}}))
+    assert [(f.slug, f.cell, f.field) for f in error.findings] == [
+        ("referentiel-missing-column", "Tranches!A1", "CP (€)")]
