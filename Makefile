@@ -3,13 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package, pinned with its hashes: `make lock` writes it from pyproject.toml.
+LOCK := requirements/lock.txt
+# The lowest release of each direct dependency: `make test-floors` runs the tests there.
+FLOORS := requirements/floors.txt
+FLOORS_VENV := .venv-floors
+LOCK_VENV := .venv-lock
 
-.PHONY: run test lint install demo template clean
+.PHONY: run test lint install lock test-floors demo template clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,6 +29,22 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
+# After a change of pyproject.toml's dependencies (keeps the other pins), or `make lock LOCK_FLAGS=--upgrade`
+# to take the newest releases the ranges admit; then commit the lock.
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet 'uv>=0.13,<0.14'
+	$(LOCK_VENV)/bin/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 --universal --generate-hashes \
+		$(LOCK_FLAGS) -o $(LOCK)
+
+# The tests at the declared floors, in a venv of their own, made anew each time (about 2 minutes).
+test-floors:
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c $(FLOORS) -e '.[dev]'
+	$(FLOORS_VENV)/bin/pytest -n 2 -p no:cacheprovider
+
 demo: $(STAMP)
 	$(BIN)/ftap demo inputs
 
@@ -29,4 +52,4 @@ template: $(STAMP)
 	$(BIN)/ftap template outputs/modele_remontee_v1.xlsx
 
 clean:
-	rm -rf $(VENV) .state .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(FLOORS_VENV) $(LOCK_VENV) .state .mypy_cache .ruff_cache .pytest_cache

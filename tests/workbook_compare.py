@@ -9,6 +9,10 @@ from typing import Any
 
 import openpyxl
 
+#: Rows of « À propos » that record the run's environment (`Version de pandas`…), not its result: their value
+#: follows whatever is installed, so a golden file compares only that the row is there.
+_ENVIRONMENT_ROW = "Version de "
+
 
 def snapshot(path: Path) -> dict[str, dict[str, Any]]:
     """Every non-empty cell (value and number format) and every Excel table (name → range) of each sheet."""
@@ -17,9 +21,12 @@ def snapshot(path: Path) -> dict[str, dict[str, Any]]:
     for ws in wb.worksheets:
         cells = {}
         for row in ws.iter_rows():
+            environment = isinstance(row[0].value, str) and row[0].value.startswith(_ENVIRONMENT_ROW)
             for c in row:
                 if c.value is not None:
                     value = c.value.replace(microsecond=0) if isinstance(c.value, dt.datetime) else c.value
+                    if environment and c.column > 1:
+                        value = "<installed version>"
                     cells[c.coordinate] = (value, c.number_format)
         # types-openpyxl leaves TableList.items() unannotated; it returns [(name, ref), ...].
         out[ws.title] = {"cells": cells, "tables": dict(ws.tables.items())}  # type: ignore[no-untyped-call]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no hints; types-PyYAML is not a dev dependency
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
