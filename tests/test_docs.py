@@ -13,10 +13,22 @@ from ftap_pipeline.contract.findings import RULES
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def test_every_finding_slug_is_documented() -> None:
-    text = (DOCS / "anomalies.md").read_text(encoding="utf-8")
-    missing = [slug for slug in RULES if f"### `{slug}`" not in text]
-    assert not missing
+def _sections(text: str) -> dict[str, str]:
+    """Each `### `slug`` section of the anomalies page, by slug."""
+    parts = text.split("### `")[1:]
+    return {part.split("`", 1)[0]: part for part in parts}
+
+
+def test_every_finding_slug_is_documented_as_the_taxonomy_says() -> None:
+    """The page is checked against the taxonomy: gravity, title, message template and what to do, word for word."""
+    sections = _sections((DOCS / "anomalies.md").read_text(encoding="utf-8"))
+    assert set(sections) == set(RULES)
+    for slug, rule in RULES.items():
+        section = sections[slug]
+        assert f"- **Gravité :** {rule.severity}" in section, slug
+        assert f"- **Titre :** {rule.title}" in section, slug
+        assert f"- **Message :** `{rule.template}`" in section, slug
+        assert f"- **Que faire :** {rule.action}" in section, slug
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

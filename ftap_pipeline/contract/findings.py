@@ -6,9 +6,12 @@ and are documented in `docs/anomalies.md`. Never rename one; add a new slug inst
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from types import MappingProxyType
+from typing import Final, Protocol
 
 
 class Severity(StrEnum):
@@ -27,15 +30,106 @@ class Scope(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule: its slug, how serious, what it leaves out, and the French texts a person reads."""
+
     slug: str
     severity: Severity
     scope: Scope
     title: str
     action: str
+    #: The message, with `{placeholders}` that each call site fills (`render`).
+    template: str
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.template) if name)
+
+    def render(self, values: Mapping[str, object]) -> str:
+        """The message, its placeholders filled; a value missing or one too many is a programming error."""
+        wanted = set(self.placeholders)
+        if set(values) != wanted:
+            raise KeyError(f"{self.slug}: the template wants {sorted(wanted)}, was given {sorted(values)}")
+        return self.template.format_map({k: str(v) for k, v in values.items()})
+
+
+#: The message template of each slug. `{motif}` holds the case-specific explanation where one rule covers
+#: several situations (a number or a date that cannot be read, a file damaged in one of many ways).
+TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
+    "file-unreadable": "{motif}",
+    "file-encrypted": "Le classeur est protégé par un mot de passe d'ouverture.",
+    "file-unsupported": "Les fichiers « {extension} » ne sont pas acceptés (formats acceptés : .xlsx, .xlsm, .ods, .xls).",
+    "file-too-large": "{motif}",
+    "missing-sheet": "La feuille « {feuille} » est absente du classeur.",
+    "missing-optional-sheet": "La feuille « {feuille} » est absente du classeur.",
+    "missing-column": "{motif}",
+    "extra-sheet": "La feuille « {feuille} » n'est pas prévue par le format ; elle est ignorée.",
+    "extra-column": "{motif}",
+    "total-row": "La ligne {ligne} est une ligne de total ; elle n'est pas comptée.",
+    "invalid-project-id": "{motif}",
+    "unknown-project": "Le projet {projet} ne figure pas au référentiel des projets sélectionnés.",
+    "invalid-period": "{motif}",
+    "invalid-situation-date": "{motif}",
+    "situation-outside-period": "La date de situation {date} n'est pas dans le trimestre {periode} ({debut} – {fin}).",
+    "situation-after-cutoff": "La date de situation {date} est postérieure à la date d'arrêté du rapport ({arrete}).",
+    "ambiguous-version": "Plusieurs remontées de version {version} et de contenu différent pour ce projet et cette période "
+                         "({fichiers}) : aucune ne peut être retenue.",
+    "superseded-return": "Remplacée par {fichier} (version {version}).",
+    "invalid-project-field": "{motif}",
+    "missing-return": "Aucune remontée retenue du projet {projet} pour {periode} ; la dernière remontée retenue est utilisée.",
+    "missing-value": "« {champ} » doit être renseigné.",
+    "type-error": "{motif}",
+    "ambiguous-number": "« {valeur} » est ambigu : le point peut séparer les milliers ou les décimales.",
+    "ambiguous-date": "« {valeur} » : l'année doit être écrite sur quatre chiffres.",
+    "formula-without-value": "La cellule contient une formule enregistrée sans sa valeur calculée.",
+    "error-cell": "La cellule contient une erreur de calcul ({erreur}).",
+    "not-in-list": "« {valeur} » n'est pas {attendu}.",
+    "out-of-range": "{motif}",
+    "invalid-format": "{motif}",
+    "too-many-decimals": "« {valeur} » a plus de deux décimales.",
+    "duplicate-key": "L'EJ {ej} figure plusieurs fois pour l'exercice {exercice} ({autres} aussi) ; toutes ces lignes "
+                     "sont écartées.",
+    "ej-cp-exceeds-ae": "EJ {ej} : en {annee}, les CP cumulés ({cp}) dépassent les AE cumulées ({ae}) ; toutes les lignes "
+                        "de l'EJ sont écartées.",
+    "ej-negative-ae": "EJ {ej} : en {annee}, les AE cumulées ({ae}) deviennent négatives ; toutes les lignes de l'EJ sont "
+                      "écartées.",
+    "ej-negative-cp": "EJ {ej} : en {annee}, les CP cumulés ({cp}) deviennent négatifs ; toutes les lignes de l'EJ sont "
+                      "écartées.",
+    "ej-date-after-situation": "La date de l'EJ ({date}) est postérieure à la date de situation.",
+    "imputation-mismatch": "Ligne FTAP : « {champ} » vaut « {valeur} », le référentiel attend {attendu}.",
+    "criterion-cost-cap": "Coût total du projet {cout}, pour un plafond de {plafond}.",
+    "criterion-cofinancing-missing": "La feuille Financement ne comporte aucune ligne Porteur ou Co-porteur.",
+    "criterion-cofinancing-share": "Part de cofinancement {part}, pour une part visée de {visee}.",
+    "criterion-porteur-category": "« {categorie} » : {condition}.",
+    "criterion-duration": "Accompagnement du {debut} au {fin} : plus de {mois} mois.",
+    "criterion-cadrage-date": "Document de cadrage du {cadrage}, après le début de l'accompagnement ({debut}).",
+    "criterion-roi": "ROI prévisionnel à 3 ans de {roi} pour un minimum de {minimum}.",
+    "criterion-not-assessable": "{motif}",
+    "referentiel-missing": "Référentiel introuvable : {chemin}. Déposez referentiel.xlsx dans inputs/reference/ (la "
+                           "commande « ftap demo » en écrit un exemple).",
+    "referentiel-unreadable": "Référentiel illisible ({fichier}) : {motif}",
+    "referentiel-invalid": "Le référentiel {fichier} ne peut pas être utilisé : {nombre} anomalie(s) à corriger.",
+    "referentiel-missing-sheet": "La feuille « {feuille} » est absente du référentiel.",
+    "referentiel-missing-column": "{motif}",
+    "referentiel-invalid-value": "{motif}",
+    "referentiel-duplicate-project": "L'identifiant {projet} figure plusieurs fois.",
+    "referentiel-missing-code": "Le code « {code} » est absent de la nomenclature.",
+    "referentiel-unknown-parameter": "Le paramètre « {parametre} » n'est pas connu ({connus}).",
+    "chorus-unreadable-file": "{motif}",
+    "chorus-unknown-layout": "Aucune ligne d'en-tête de restitution Chorus reconnue (INF-BUD-53 engagements ou paiements, "
+                             "fichier national AIFE).{rapprochement}",
+    "chorus-unreadable-line": "{motif}",
+    "chorus-cp-exceeds-ae": "Dans Chorus, l'EJ {ej} cumule {cp} de CP pour {ae} d'AE : {ecart} payés au-delà de "
+                            "l'engagement.",
+    "chorus-no-dates": "La restitution « {fichier} », {format}, ne porte pas de date : ses AE sont prises en cumul, sans "
+                       "année ni filtre à la date d'arrêté.",
+    "chorus-duplicate-movement": "{nombre} mouvement(s) de « {fichier} » figurent déjà dans « {premier} » (même EJ, poste, "
+                                 "DP, date et montant) : ils ne sont comptés qu'une fois.",
+    "missing-gap-explanation": "{nature} {annee} : réalisé {realise} pour un prévisionnel de {prevision}, sans explication.",
+})
 
 
 def _r(slug: str, severity: Severity, scope: Scope, title: str, action: str) -> Rule:
-    return Rule(slug, severity, scope, title, action)
+    return Rule(slug, severity, scope, title, action, TEMPLATES[slug])
 
 
 B, A, I = Severity.BLOQUANT, Severity.AVERTISSEMENT, Severity.INFORMATION
@@ -211,8 +305,29 @@ class Finding:
         return self.rule.action
 
 
-def finding(slug: str, message: str, **where: object) -> Finding:
-    """Build a finding, refusing unknown slugs at once so a typo cannot slip into a report."""
+def message(slug: str, **values: object) -> str:
+    """The message of a rule, its template filled; refuses an unknown slug at once, so a typo cannot slip through."""
     if slug not in RULES:
         raise KeyError(f"unknown finding slug: {slug}")
-    return Finding(slug=slug, message=message, **where)  # type: ignore[arg-type]
+    return RULES[slug].render(values)
+
+
+def finding(slug: str, values: Mapping[str, object] | None = None, /, **where: object) -> Finding:
+    """Build a finding whose message is its rule's template filled with `values`."""
+    return _build(slug, message(slug, **(values or {})), where)
+
+
+def finding_of(error: InputErrorLike, **where: object) -> Finding:
+    """The finding of an input error, whose message was already rendered from its slug's template."""
+    return _build(error.slug, error.message, where)
+
+
+class InputErrorLike(Protocol):
+    slug: str
+    message: str
+
+
+def _build(slug: str, text: str, where: Mapping[str, object]) -> Finding:
+    if slug not in RULES:
+        raise KeyError(f"unknown finding slug: {slug}")
+    return Finding(slug=slug, message=text, **where)  # type: ignore[arg-type]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ftap_pipeline.contract import enums, layout
-from ftap_pipeline.contract.findings import Finding, finding
+from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.findings import Finding, finding, finding_of
 from ftap_pipeline.contract.raw import RawWorkbook, a1
 
 
@@ -85,8 +86,8 @@ class ReturnInput:
     file: str
     sha256: str
     workbook: RawWorkbook | None = None
-    error_slug: str = ""
-    error_message: str = ""
+    #: Why the file could not be read, when it could not.
+    error: InputError | None = None
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,18 @@ class ParsedReturn:
         """False for a file that could not be opened at all: no sheet was found in it."""
         return bool(self.sheet_names or self.tables)
 
-    def finding(self, slug: str, message: str, **where: object) -> Finding:
-        """A finding about this return: its file, fingerprint, project and period filled in."""
-        return finding(slug, message, file=self.file, sha256=self.sha256, project_id=self.projet.project_id or "",
-                       period=self.projet.period or "", **where)
+    def finding(self, slug: str, values: Mapping[str, object] | None = None, /, **where: object) -> Finding:
+        """A finding about this return (its rule's template filled with `values`), with its file, fingerprint,
+        project and period."""
+        return finding(slug, values, **self._origin(), **where)
+
+    def finding_of(self, error: InputError, **where: object) -> Finding:
+        """The finding of a value or a file of this return that could not be read."""
+        return finding_of(error, **self._origin(), **where)
+
+    def _origin(self) -> dict[str, object]:
+        return {"file": self.file, "sha256": self.sha256, "project_id": self.projet.project_id or "",
+                "period": self.projet.period or ""}
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,8 @@ class Container(StrEnum):
 def check_size(size: int, *, slug: str = "file-too-large") -> None:
     """Refuse a file too large to be a return or a restitution, and an empty one."""
     if size > MAX_FILE_BYTES:
-        raise InputError(slug, f"Le fichier pèse {size / _MIB:.0f} Mo, au-delà de la limite de "
-                               f"{MAX_FILE_BYTES / _MIB:.0f} Mo.")
+        raise InputError(slug, {"motif": f"Le fichier pèse {size / _MIB:.0f} Mo, au-delà de la limite de "
+                                         f"{MAX_FILE_BYTES / _MIB:.0f} Mo."})
 
 
 def check_workbook_head(suffix: str, size: int, head: bytes) -> Container:
@@ -49,17 +49,17 @@ def check_workbook_head(suffix: str, size: int, head: bytes) -> Container:
     suffix = suffix.lower()
     check_size(size)
     if suffix not in WORKBOOK_SUFFIXES:
-        raise InputError("file-unsupported", f"Les fichiers « {suffix or 'sans extension'} » ne sont pas acceptés "
-                                             "(formats acceptés : .xlsx, .xlsm, .ods, .xls).")
+        raise InputError("file-unsupported", {"extension": suffix or "sans extension"})
     if size == 0:
-        raise InputError("file-unreadable", "Le fichier est vide.")
+        raise InputError("file-unreadable", {"motif": "Le fichier est vide."})
     if head.startswith(OLE_MAGIC):
         return Container.OLE
     if not head.startswith(ZIP_MAGIC):
-        raise InputError("file-unreadable", "Le fichier n'est pas un classeur : son contenu ne correspond pas à son "
-                                            "extension, ou il est endommagé.")
+        raise InputError("file-unreadable", {"motif": "Le fichier n'est pas un classeur : son contenu ne correspond pas à son "
+                                            "extension, ou il est endommagé."})
     if suffix == ".xls":
-        raise InputError("file-unreadable", "Le fichier porte l'extension .xls mais n'est pas un classeur Excel 97-2003.")
+        raise InputError("file-unreadable",
+                         {"motif": "Le fichier porte l'extension .xls mais n'est pas un classeur Excel 97-2003."})
     return Container.ZIP
 
 
@@ -67,26 +67,26 @@ def check_ole(suffix: str, encrypted: bool) -> None:
     """An OLE container is a .xls workbook, or an OOXML workbook saved with a password."""
     if suffix.lower() != ".xls":
         if encrypted:
-            raise InputError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.")
-        raise InputError("file-unreadable", f"Le fichier est un classeur Excel 97-2003 enregistré sous l'extension "
-                                            f"« {suffix} » : renommez-le en .xls, ou enregistrez-le au format .xlsx.")
+            raise InputError("file-encrypted")
+        raise InputError("file-unreadable", {"motif": f"Le fichier est un classeur Excel 97-2003 enregistré sous l'extension "
+                                            f"« {suffix} » : renommez-le en .xls, ou enregistrez-le au format .xlsx."})
 
 
 def check_package(uncompressed: int) -> None:
     """A zip package whose content would be too large once inflated (a zip bomb)."""
     if uncompressed > MAX_UNCOMPRESSED_BYTES:
-        raise InputError("file-too-large", "Le classeur décompressé dépasse la taille admise.")
+        raise InputError("file-too-large", {"motif": "Le classeur décompressé dépasse la taille admise."})
 
 
 def check_text(raw: bytes, *, slug: str) -> str:
     """A CSV restitution: not empty, not binary, in UTF-8 or Windows-1252; returns its text."""
     if not raw.strip():
-        raise InputError(slug, "Le fichier est vide.")
+        raise InputError(slug, {"motif": "Le fichier est vide."})
     if b"\x00" in raw:
-        raise InputError(slug, "Le fichier n'est pas un fichier texte CSV (contenu binaire).")
+        raise InputError(slug, {"motif": "Le fichier n'est pas un fichier texte CSV (contenu binaire)."})
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError(slug, "L'encodage du fichier n'est pas reconnu (ni UTF-8, ni Windows-1252).")
+    raise InputError(slug, {"motif": "L'encodage du fichier n'est pas reconnu (ni UTF-8, ni Windows-1252)."})

@@ -74,12 +74,8 @@ def normalise_movements(
             continue
         layout = LAYOUT_BY_KEY[read.layout]
         if layout.key == AIFE_AE:
-            findings.append(finding(
-                "chorus-no-dates",
-                f"La restitution « {read.file} », {layout.title}, ne porte pas de date : ses AE sont prises en "
-                "cumul, sans année ni filtre à la date d'arrêté.",
-                file=read.file, sha256=read.sha256, sheet=read.sheet,
-            ))
+            findings.append(finding("chorus-no-dates", {"fichier": read.file, "format": layout.title},
+                                    file=read.file, sha256=read.sha256, sheet=read.sheet))
         seen_here: Counter[tuple[Any, ...]] = Counter()
         for values in read.data.to_dict("records"):
             line = _Line(read, {str(k): v for k, v in values.items()})
@@ -99,12 +95,8 @@ def normalise_movements(
             first_source[key] = read.file
             records.append(record)
     for (first, file, sha256), count in sorted(overlaps.items()):
-        findings.append(finding(
-            "chorus-duplicate-movement",
-            f"{count} mouvement(s) de « {file} » figurent déjà dans « {first} » (même EJ, poste, DP, date et "
-            "montant) : ils ne sont comptés qu'une fois.",
-            file=file, sha256=sha256,
-        ))
+        findings.append(finding("chorus-duplicate-movement", {"nombre": count, "fichier": file, "premier": first},
+                                file=file, sha256=sha256))
     kept = [r for r in records if not _after_cutoff(r, cutoff)]
     return ChorusMovementsSchema.validate(_frame(kept), lazy=True), findings
 
@@ -118,7 +110,7 @@ def _movement(line: _Line, layout: ChorusLayout, referentiel: Referentiel) -> di
     ej = _read(line, "ej", parse_ej) or SANS_EJ
     montant = _read(line, "montant", parse_amount)
     if montant is None:
-        raise InputError("chorus-unreadable-line", "le montant est absent.", field="montant")
+        raise InputError("chorus-unreadable-line", {"motif": "le montant est absent."}, field="montant")
     date, annee = _date_and_year(line, layout)
     activite = _strip(line.get("activite"))
     centre_financier = _strip(line.get("centre_financier"))
@@ -172,7 +164,7 @@ def _read(line: _Line, key: str, parse: Callable[[str], T | None]) -> T | None:
     try:
         return parse(text)
     except InputError as exc:
-        raise InputError("chorus-unreadable-line", exc.message, field=key) from exc
+        raise InputError("chorus-unreadable-line", {"motif": exc.message}, field=key) from exc
 
 
 def _parse_date(text: str, date1904: bool) -> dt.date | None:
@@ -186,7 +178,7 @@ def _parse_date(text: str, date1904: bool) -> dt.date | None:
 def _parse_year(text: str) -> int | None:
     year = parse_int(text)
     if year is not None and not 1990 <= year <= 2100:
-        raise InputError("out-of-range", f"« {text} » n'est pas un exercice comptable.")
+        raise InputError("out-of-range", {"motif": f"« {text} » n'est pas un exercice comptable."})
     return year
 
 
@@ -212,7 +204,8 @@ def _unreadable(line: _Line, exc: InputError) -> Finding:
     column = read.fields[exc.field]
     return finding(
         "chorus-unreadable-line",
-        f"Ligne {line.number}, « {column} » : {exc.message} La ligne n'est pas prise en compte dans le rapprochement.",
+        {"motif": f"Ligne {line.number}, « {column} » : {exc.message} La ligne n'est pas prise en compte dans le "
+                  "rapprochement."},
         file=read.file, sha256=read.sha256, sheet=read.sheet, cell=read.cell(line.number, column),
         field=column, value=str(line.values[column]), row=line.number,
     )

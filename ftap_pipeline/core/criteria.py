@@ -36,10 +36,10 @@ def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedRet
             if wrong.at[i, key]:
                 value = str(ftap.at[i, key] or "")
                 f = layout.CONSOMMATION.field(key)
-                out.append(p.finding("imputation-mismatch", f"Ligne FTAP : « {f.label} » vaut « {value} », le référentiel attend "
-                                             f"{expected_code(nomenclature, key)}.",
-                      sheet=p.sheet_names["consommation"], cell=p.cell("consommation", row, key), field=f.label,
-                      value=value, row=row))
+                out.append(p.finding("imputation-mismatch", {"champ": f.label, "valeur": value,
+                                                             "attendu": expected_code(nomenclature, key)},
+                                     sheet=p.sheet_names["consommation"], cell=p.cell("consommation", row, key),
+                                     field=f.label, value=value, row=row))
     return out
 
 
@@ -79,8 +79,8 @@ def check_criteria(parsed: Sequence[ParsedReturn], frames: TypedLines,
             continue
         if referentiel is None:
             out.append(p.finding("criterion-not-assessable",
-                "Sans référentiel, les critères de sélection (§4.3) ne sont pas évalués : "
-                                              "leurs seuils figurent dans ses paramètres.", sheet=p.sheet_names["projet"]))
+                                 {"motif": "Sans référentiel, les critères de sélection (§4.3) ne sont pas évalués : "
+                                           "leurs seuils figurent dans ses paramètres."}, sheet=p.sheet_names["projet"]))
             continue
         out += _criteria_of(p, kept["financement"][p.file], kept["economies"][p.file], referentiel)
     return out
@@ -101,51 +101,56 @@ def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referent
         share = referentiel.parameter(ref.P_COFINANCEMENT)
         where = {"sheet": p.sheet_names["financement"], "cell": f"{p.sheet_names['financement']}!A1"}
         if total >= cap:
-            out.append(p.finding("criterion-cost-cap",
-                f"Coût total du projet {format_eur(total)}, pour un plafond de {format_eur(cap)}.",
-                  value=format_eur(total), **where))
+            out.append(p.finding("criterion-cost-cap", {"cout": format_eur(total), "plafond": format_eur(cap)},
+                                 value=format_eur(total), **where))
         if total > 0 and cofin <= 0:
-            out.append(p.finding("criterion-cofinancing-missing", "La feuille Financement ne comporte aucune ligne Porteur ou "
-                                                   "Co-porteur.", **where))
+            out.append(p.finding("criterion-cofinancing-missing", **where))
         elif total > 0 and cofin / total < share:
-            out.append(p.finding("criterion-cofinancing-share",
-                f"Part de cofinancement {cofin / total:.0%}, pour une part visée de "
-                                                 f"{share:.0%}.".replace("%", " %"), value=f"{cofin / total:.4f}", **where))
+            out.append(p.finding("criterion-cofinancing-share", {"part": _percent(cofin / total), "visee": _percent(share)},
+                                 value=f"{cofin / total:.4f}", **where))
     else:
-        out.append(p.finding("criterion-not-assessable", "Sans feuille Financement, le coût total et le cofinancement (§4.3) ne "
-                                          "sont pas évalués.", sheet=layout.FINANCEMENT.name))
+        out.append(p.finding("criterion-not-assessable",
+                             {"motif": "Sans feuille Financement, le coût total et le cofinancement (§4.3) ne sont pas "
+                                       "évalués."}, sheet=layout.FINANCEMENT.name))
     cat = proj.categorie_porteur
     if cat in (enums.CAT_APUL, enums.CAT_ASSO) and proj.concert_etat != enums.OUI:
-        out.append(p.finding("criterion-porteur-category", f"« {cat} » : le projet doit être conduit de concert avec l'État.",
-              value=str(proj.concert_etat or ""), **_where(p, "concert_etat")))
+        out.append(p.finding("criterion-porteur-category",
+                             {"categorie": cat, "condition": "le projet doit être conduit de concert avec l'État"},
+                             value=str(proj.concert_etat or ""), **_where(p, "concert_etat")))
     elif cat == enums.CAT_PRIVE and proj.financement_etat != enums.OUI:
         out.append(p.finding("criterion-porteur-category",
-            f"« {cat} » : l'organisme doit être majoritairement financé par l'État.",
-              value=str(proj.financement_etat or ""), **_where(p, "financement_etat")))
+                             {"categorie": cat, "condition": "l'organisme doit être majoritairement financé par l'État"},
+                             value=str(proj.financement_etat or ""), **_where(p, "financement_etat")))
     debut, fin_acc, cadrage = proj.debut, proj.fin, proj.date_cadrage
     months = int(referentiel.parameter(ref.P_DUREE))
     if debut is not None and fin_acc is not None and fin_acc > add_months(debut, months):
         out.append(p.finding("criterion-duration",
-            f"Accompagnement du {debut:%d/%m/%Y} au {fin_acc:%d/%m/%Y} : plus de {months} mois.",
-              value=f"{fin_acc:%d/%m/%Y}", **_where(p, "fin")))
+                             {"debut": f"{debut:%d/%m/%Y}", "fin": f"{fin_acc:%d/%m/%Y}", "mois": months},
+                             value=f"{fin_acc:%d/%m/%Y}", **_where(p, "fin")))
     if debut is not None and cadrage is not None and cadrage > debut:
-        out.append(p.finding("criterion-cadrage-date", f"Document de cadrage du {cadrage:%d/%m/%Y}, après le début de "
-                                        f"l'accompagnement ({debut:%d/%m/%Y}).",
-              value=f"{cadrage:%d/%m/%Y}", **_where(p, "date_cadrage")))
+        out.append(p.finding("criterion-cadrage-date", {"cadrage": f"{cadrage:%d/%m/%Y}", "debut": f"{debut:%d/%m/%Y}"},
+                             value=f"{cadrage:%d/%m/%Y}", **_where(p, "date_cadrage")))
     if "economies" in p.sheet_names and "financement" in p.sheet_names:
         roi = forecast_roi(p, fin, eco)
         minimum = referentiel.parameter(ref.P_ROI)
         if roi is None:
-            out.append(p.finding("criterion-not-assessable", "ROI prévisionnel à 3 ans non calculable (fin d'accompagnement ou "
-                                              "financement FTAP prévu manquant).", sheet=p.sheet_names["economies"]))
+            out.append(p.finding("criterion-not-assessable",
+                                 {"motif": "ROI prévisionnel à 3 ans non calculable (fin d'accompagnement ou financement "
+                                           "FTAP prévu manquant)."}, sheet=p.sheet_names["economies"]))
         elif roi < minimum:
             shown, floor = f"{roi:.2f}".replace(".", ","), f"{minimum:g}".replace(".", ",")
-            out.append(p.finding("criterion-roi", f"ROI prévisionnel à 3 ans de {shown} pour un minimum de {floor}.",
-                  value=f"{roi:.4f}", sheet=p.sheet_names["economies"]))
+            out.append(p.finding("criterion-roi", {"roi": shown, "minimum": floor}, value=f"{roi:.4f}",
+                                 sheet=p.sheet_names["economies"]))
     else:
-        out.append(p.finding("criterion-not-assessable", "Sans feuilles Économies et Financement, le ROI prévisionnel n'est pas "
-                                          "évalué.", sheet=layout.ECONOMIES.name))
+        out.append(p.finding("criterion-not-assessable",
+                             {"motif": "Sans feuilles Économies et Financement, le ROI prévisionnel n'est pas évalué."},
+                             sheet=layout.ECONOMIES.name))
     return out
+
+
+def _percent(share: float) -> str:
+    """`0.5` → `50 %`, with the space French puts before the sign."""
+    return f"{share:.0%}".replace("%", " %")
 
 
 def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, ParsedReturn]) -> list[Finding]:
@@ -165,9 +170,8 @@ def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, Parsed
         if realised_rows["explication"].notna().any():
             continue
         row = int(realised_rows[ROW].iloc[0])
-        out.append(p.finding("missing-gap-explanation",
-            f"{nature} {year} : réalisé {format_eur(realised)} pour un prévisionnel de "
-                                         f"{format_eur(forecast)}, sans explication.",
-              sheet=p.sheet_names["economies"], cell=p.cell("economies", row, "explication"),
-              field=layout.ECONOMIES.field("explication").label, row=row))
+        out.append(p.finding("missing-gap-explanation", {"nature": nature, "annee": year, "realise": format_eur(realised),
+                                                         "prevision": format_eur(forecast)},
+                             sheet=p.sheet_names["economies"], cell=p.cell("economies", row, "explication"),
+                             field=layout.ECONOMIES.field("explication").label, row=row))
     return out

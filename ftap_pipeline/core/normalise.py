@@ -45,11 +45,14 @@ class _Draft:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     sheet_names: dict[str, str] = field(default_factory=dict)
-    found: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    found: list[tuple[str | InputError, dict[str, object], dict[str, Any]]] = field(default_factory=list)
     unreadable: set[tuple[str, int, str]] = field(default_factory=set)
 
-    def add(self, slug: str, message: str, **where: Any) -> None:
-        self.found.append((slug, message, where))
+    def add(self, slug: str, values: dict[str, object], **where: Any) -> None:
+        self.found.append((slug, values, where))
+
+    def add_error(self, error: InputError, **where: Any) -> None:
+        self.found.append((error, {}, where))
 
     def freeze(self) -> ParsedReturn:
         projet = Projet.from_values(self.projet)
@@ -57,7 +60,8 @@ class _Draft:
         return ParsedReturn(
             file=self.file, sha256=self.sha256, projet=projet, projet_cells=self.projet_cells,
             projet_errors=self.projet_errors, tables=self.tables, columns=self.columns, sheet_names=self.sheet_names,
-            findings=tuple(shell.finding(slug, message, **where) for slug, message, where in self.found),
+            findings=tuple(shell.finding_of(what, **where) if isinstance(what, InputError)
+                           else shell.finding(what, values, **where) for what, values, where in self.found),
             unreadable=frozenset(self.unreadable), content_key=content_key(self.projet, self.tables),
         )
 
@@ -75,8 +79,8 @@ def content_key(projet: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -
 def unreadable_return(item: ReturnInput) -> ParsedReturn:
     """A file that could not be opened: a return with no sheet, and the reason as its one finding."""
     shell = ParsedReturn(file=item.file, sha256=item.sha256)
-    return dataclasses.replace(shell, findings=(shell.finding(item.error_slug or "file-unreadable",
-                                                              item.error_message),))
+    error = item.error or InputError("file-unreadable", {"motif": "Fichier illisible."})
+    return dataclasses.replace(shell, findings=(shell.finding_of(error),))
 
 
 def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
@@ -121,13 +125,12 @@ def parse_return(workbook: RawWorkbook, file: str, sha256: str) -> ParsedReturn:
     found, extras = match_sheets(workbook)
     for extra in extras:
         if any(not parsing.is_empty(c) for r in extra.rows for c in r):
-            out.add("extra-sheet", f"La feuille « {extra.name} » n'est pas prévue par le format ; elle est ignorée.",
-                    sheet=extra.name)
+            out.add("extra-sheet", {"feuille": extra.name}, sheet=extra.name)
     for spec in layout.SHEETS:
         sheet = found.get(spec.key)
         if sheet is None:
             slug = "missing-sheet" if spec.blocking else "missing-optional-sheet"
-            out.add(slug, f"La feuille « {spec.name} » est absente du classeur.", sheet=spec.name)
+            out.add(slug, {"feuille": spec.name}, sheet=spec.name)
             continue
         out.sheet_names[spec.key] = sheet.name
         if spec.is_form:
@@ -141,8 +144,8 @@ def _read_cell(sheet: RawSheet, i: int, j: int, f: Field, parse: Callable[[Any],
     flag = sheet.flags.get((i, j))
     if flag is not None:
         if flag.kind == "error":
-            raise InputError("error-cell", f"La cellule contient une erreur de calcul ({flag.detail or 'erreur'}).")
-        raise InputError("formula-without-value", "La cellule contient une formule enregistrée sans sa valeur calculée.")
+            raise InputError("error-cell", {"erreur": flag.detail or "erreur"})
+        raise InputError("formula-without-value")
     row = sheet.rows[i]
     return parse(row[j] if j < len(row) else None)
 
@@ -165,7 +168,7 @@ def _parse_form(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool)
         f = index.get(folded)
         if f is None:
             if folded not in headers:
-                out.add("extra-column", f"Le champ « {parsing.display(label)} » n'est pas prévu ; il est ignoré.",
+                out.add("extra-column", {"motif": f"Le champ « {parsing.display(label)} » n'est pas prévu ; il est ignoré."},
                         sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j0)}", value=parsing.display(label))
             continue
         if f.key in out.projet_cells:
@@ -196,8 +199,8 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
     keys = [f.key for f in spec.fields]
     scope = Scope.RETURN if spec.blocking else Scope.LINE
     if header is None:
-        out.add("missing-column", f"Ligne d'en-tête introuvable dans la feuille « {sheet.name} » : aucune des colonnes "
-                                  "attendues n'a été reconnue ; aucune de ses lignes ne peut être lue.",
+        out.add("missing-column", {"motif": f"Ligne d'en-tête introuvable dans la feuille « {sheet.name} » : aucune des colonnes "
+                                  "attendues n'a été reconnue ; aucune de ses lignes ne peut être lue."},
                 sheet=sheet.name, cell=f"{sheet.name}!A1", scope=scope)
         # The lines are still counted (and all rejected): nothing is dropped silently.
         rows = [{FILE: out.file, ROW: i + 1} for i, r in enumerate(sheet.rows)
@@ -209,13 +212,13 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
     extras = [(j, parsing.display(sheet.rows[h][j])) for j, _ in header.extras]
     out.columns[spec.key] = {k: column_letter(j) for k, j in positions.items()}
     for j, text in extras:
-        out.add("extra-column", f"La colonne « {text} » n'est pas prévue ; elle est ignorée.",
+        out.add("extra-column", {"motif": f"La colonne « {text} » n'est pas prévue ; elle est ignorée."},
                 sheet=sheet.name, cell=f"{sheet.name}!{a1(h, j)}", value=text)
     _report_headerless_columns(sheet, h, set(positions.values()) | {j for j, _ in extras}, out)
     for f in spec.fields:
         if f.required and f.key not in positions:
-            out.add("missing-column", f"La colonne obligatoire « {f.label} » est absente de la feuille « {sheet.name} » ; "
-                                      "ses lignes ne peuvent pas être retenues.",
+            out.add("missing-column", {"motif": f"La colonne obligatoire « {f.label} » est absente de la feuille "
+                                                f"« {sheet.name} » ; ses lignes ne peuvent pas être retenues."},
                     sheet=sheet.name, cell=f"{sheet.name}!{a1(h, 0)}", field=f.label, scope=scope)
     parsers = {f.key: _parser(f, date1904) for f in spec.fields}
     records: list[dict[str, Any]] = []
@@ -226,7 +229,7 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
             continue
         if _is_total_row(row):
             label_at = next(j for j, c in enumerate(row) if not parsing.is_empty(c))
-            out.add("total-row", f"La ligne {i + 1} est une ligne de total ; elle n'est pas comptée.",
+            out.add("total-row", {"ligne": i + 1},
                     sheet=sheet.name, cell=f"{sheet.name}!{a1(i, label_at)}")
             continue
         record: dict[str, Any] = {FILE: out.file, ROW: i + 1}
@@ -241,7 +244,7 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
             except InputError as exc:
                 record[f.key] = None
                 out.unreadable.add((spec.key, i + 1, f.key))
-                out.add(exc.slug, exc.message, sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", field=f.label,
+                out.add_error(exc, sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", field=f.label,
                         value=parsing.display(row[j] if j < len(row) else None), row=i + 1)
         records.append(record)
     out.tables[spec.key] = pd.DataFrame.from_records(records, columns=[FILE, ROW, *keys]) if records \
@@ -255,8 +258,8 @@ def _report_headerless_columns(sheet: RawSheet, h: int, named: set[int], out: _D
         for j, c in enumerate(sheet.rows[i]):
             if j not in named and j not in seen and not parsing.is_empty(c):
                 seen.add(j)
-                out.add("extra-column", f"La colonne {column_letter(j)} n'a pas d'en-tête mais contient des valeurs "
-                                        f"(première en {a1(i, j)}) ; elle est ignorée.",
+                out.add("extra-column", {"motif": f"La colonne {column_letter(j)} n'a pas d'en-tête mais contient des valeurs "
+                                        f"(première en {a1(i, j)}) ; elle est ignorée."},
                         sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", value=parsing.display(c))
 
 

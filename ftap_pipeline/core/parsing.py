@@ -50,7 +50,7 @@ def check_error_value(raw: object) -> None:
     if isinstance(raw, str):
         s = raw.strip()
         if s.upper() in ERROR_VALUES or _LO_ERROR.match(s):
-            raise InputError("error-cell", f"La cellule contient une erreur de calcul ({s}).")
+            raise InputError("error-cell", {"erreur": s})
 
 
 def _clean_text(raw: str) -> str:
@@ -66,15 +66,15 @@ def parse_decimal(raw: object) -> Decimal | None:
         return None
     check_error_value(raw)
     if isinstance(raw, bool):
-        raise InputError("type-error", "Un nombre est attendu, pas une valeur VRAI/FAUX.")
+        raise InputError("type-error", {"motif": "Un nombre est attendu, pas une valeur VRAI/FAUX."})
     if isinstance(raw, int):
         return Decimal(raw)
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise InputError("type-error", "Un nombre fini est attendu.")
+            raise InputError("type-error", {"motif": "Un nombre fini est attendu."})
         return Decimal(repr(raw))
     if not isinstance(raw, str):
-        raise InputError("type-error", "Un nombre est attendu.")
+        raise InputError("type-error", {"motif": "Un nombre est attendu."})
     s = _CURRENCY.sub("", _clean_text(raw)).strip()
     negative = False
     if s[:1] in "-−":
@@ -83,13 +83,13 @@ def parse_decimal(raw: object) -> Decimal | None:
         s = s[1:].strip()
     if "," in s:
         if s.count(",") > 1:
-            raise InputError("type-error", f"« {raw} » n'est pas un nombre lisible (plusieurs virgules).")
+            raise InputError("type-error", {"motif": f"« {raw} » n'est pas un nombre lisible (plusieurs virgules)."})
         whole, frac = s.split(",")
         if not frac.isdigit():
-            raise InputError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+            raise InputError("type-error", {"motif": f"« {raw} » n'est pas un nombre lisible."})
         if "." in whole:
             if not _DOT_GROUPED_WITH_DECIMALS.match(s):
-                raise InputError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+                raise InputError("type-error", {"motif": f"« {raw} » n'est pas un nombre lisible."})
             whole = whole.replace(".", "")
         whole = _ungroup(whole, raw)
         text = f"{whole or '0'}.{frac}"
@@ -97,20 +97,17 @@ def parse_decimal(raw: object) -> Decimal | None:
         if _DOT_GROUPED.match(s):
             text = s.replace(".", "")
         elif re.match(r"^\d+\.\d{3}$", s):
-            raise InputError(
-                "ambiguous-number",
-                f"« {raw} » est ambigu : le point peut séparer les milliers ou les décimales.",
-            )
+            raise InputError("ambiguous-number", {"valeur": raw})
         elif _DOT_DECIMAL.match(s):
             text = s
         else:
-            raise InputError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+            raise InputError("type-error", {"motif": f"« {raw} » n'est pas un nombre lisible."})
     else:
         text = _ungroup(s, raw)
     try:
         value = Decimal(text)
     except InvalidOperation as exc:
-        raise InputError("type-error", f"« {raw} » n'est pas un nombre lisible.") from exc
+        raise InputError("type-error", {"motif": f"« {raw} » n'est pas un nombre lisible."}) from exc
     return -value if negative else value
 
 
@@ -119,7 +116,7 @@ def _ungroup(s: str, raw: object) -> str:
         return s
     if _SPACE_GROUPED.match(s):
         return s.replace(" ", "")
-    raise InputError("type-error", f"« {raw} » n'est pas un nombre lisible.")
+    raise InputError("type-error", {"motif": f"« {raw} » n'est pas un nombre lisible."})
 
 
 def parse_number(raw: object) -> float | None:
@@ -133,7 +130,7 @@ def parse_amount(raw: object) -> float | None:
     if value is None:
         return None
     if value != value.quantize(Decimal("0.01")) and abs(value - value.quantize(Decimal("0.01"))) > Decimal("1e-9"):
-        raise InputError("too-many-decimals", f"« {raw} » a plus de deux décimales.")
+        raise InputError("too-many-decimals", {"valeur": raw})
     return float(value.quantize(Decimal("0.01")))
 
 
@@ -142,7 +139,7 @@ def parse_int(raw: object) -> int | None:
     if value is None:
         return None
     if value != value.to_integral_value():
-        raise InputError("type-error", f"« {raw} » n'est pas un nombre entier.")
+        raise InputError("type-error", {"motif": f"« {raw} » n'est pas un nombre entier."})
     return int(value)
 
 
@@ -160,21 +157,21 @@ def parse_date(raw: object, *, date1904: bool = False) -> dt.date | None:
     elif isinstance(raw, dt.date):
         value = raw
     elif isinstance(raw, bool):
-        raise InputError("type-error", "Une date est attendue, pas une valeur VRAI/FAUX.")
+        raise InputError("type-error", {"motif": "Une date est attendue, pas une valeur VRAI/FAUX."})
     elif isinstance(raw, (int, float)):
         value = serial_to_date(raw, date1904=date1904)
     elif isinstance(raw, str):
         value = _parse_date_text(_clean_text(raw), raw)
     else:
-        raise InputError("type-error", "Une date au format jj/mm/aaaa est attendue.")
+        raise InputError("type-error", {"motif": "Une date au format jj/mm/aaaa est attendue."})
     if not DATE_MIN <= value <= DATE_MAX:
-        raise InputError("out-of-range", f"La date {value:%d/%m/%Y} est invraisemblable.")
+        raise InputError("out-of-range", {"motif": f"La date {value:%d/%m/%Y} est invraisemblable."})
     return value
 
 
 def serial_to_date(serial: float, *, date1904: bool = False) -> dt.date:
     if not math.isfinite(serial) or serial != int(serial) or serial < 1 or serial > 2958465:
-        raise InputError("type-error", f"« {serial} » n'est pas une date.")
+        raise InputError("type-error", {"motif": f"« {serial} » n'est pas une date."})
     epoch = EPOCH_1904 if date1904 else EPOCH_1900
     return epoch + dt.timedelta(days=int(serial))
 
@@ -184,20 +181,20 @@ def _parse_date_text(s: str, raw: object) -> dt.date:
     if m:
         day, month, year = (int(g) for g in m.groups())
         if len(m.group(3)) != 4:
-            raise InputError("ambiguous-date", f"« {raw} » : l'année doit être écrite sur quatre chiffres.")
+            raise InputError("ambiguous-date", {"valeur": raw})
         return _make_date(year, month, day, raw)
     m = _YMD.match(s)
     if m:
         year, month, day = (int(g) for g in m.groups())
         return _make_date(year, month, day, raw)
-    raise InputError("type-error", f"« {raw} » n'est pas une date lisible (attendu : jj/mm/aaaa).")
+    raise InputError("type-error", {"motif": f"« {raw} » n'est pas une date lisible (attendu : jj/mm/aaaa)."})
 
 
 def _make_date(year: int, month: int, day: int, raw: object) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
-        raise InputError("type-error", f"« {raw} » n'est pas une date valide.") from exc
+        raise InputError("type-error", {"motif": f"« {raw} » n'est pas une date valide."}) from exc
 
 
 def parse_text(raw: object) -> str | None:
@@ -240,7 +237,7 @@ def parse_titre(raw: object) -> int | None:
         s = normalise_label(raw).replace("titre", "").replace("t", "").strip()
         if s.isdigit():
             return int(s)
-        raise InputError("not-in-list", f"« {raw} » n'est pas un titre budgétaire (3, 5 ou 6).")
+        raise InputError("not-in-list", {"valeur": raw, "attendu": "un titre budgétaire (3, 5 ou 6)"})
     return parse_int(raw)
 
 
@@ -253,21 +250,21 @@ def parse_ej(raw: object) -> str | None:
         return None
     check_error_value(raw)
     if isinstance(raw, bool):
-        raise InputError("invalid-format", "Un numéro d'EJ à 10 chiffres est attendu.")
+        raise InputError("invalid-format", {"motif": "Un numéro d'EJ à 10 chiffres est attendu."})
     if isinstance(raw, (int, float)):
         if isinstance(raw, float) and not raw.is_integer():
-            raise InputError("invalid-format", f"« {raw} » n'est pas un numéro d'EJ (10 chiffres).")
+            raise InputError("invalid-format", {"motif": f"« {raw} » n'est pas un numéro d'EJ (10 chiffres)."})
         text = str(int(raw))
         if len(text) != 10:
             raise InputError(
                 "invalid-format",
-                f"« {text} » n'a pas 10 chiffres : saisi comme un nombre, il a pu perdre ses zéros de tête. "
-                "Mettez la colonne au format Texte et ressaisissez le numéro.",
+                {"motif": f"« {text} » n'a pas 10 chiffres : saisi comme un nombre, il a pu perdre ses zéros de tête. "
+                "Mettez la colonne au format Texte et ressaisissez le numéro."},
             )
         return text
     text = _clean_text(str(raw)).replace(" ", "")
     if not _EJ.match(text):
-        raise InputError("invalid-format", f"« {raw} » n'est pas un numéro d'EJ (10 chiffres).")
+        raise InputError("invalid-format", {"motif": f"« {raw} » n'est pas un numéro d'EJ (10 chiffres)."})
     return text
 
 
@@ -280,7 +277,7 @@ def parse_project_id(raw: object) -> str | None:
         return None
     canon = text.upper().replace(" ", "").replace("–", "-")
     if not _PROJECT_ID.match(canon):
-        raise InputError("invalid-format", f"« {raw} » n'est pas un identifiant de projet (AP-AAAA-NN).")
+        raise InputError("invalid-format", {"motif": f"« {raw} » n'est pas un identifiant de projet (AP-AAAA-NN)."})
     return canon
 
 
@@ -293,7 +290,7 @@ def parse_period(raw: object) -> str | None:
         return None
     m = _PERIOD.match(text.strip())
     if not m:
-        raise InputError("invalid-format", f"« {raw} » n'est pas une période (AAAA-Tn, ex. 2025-T2).")
+        raise InputError("invalid-format", {"motif": f"« {raw} » n'est pas une période (AAAA-Tn, ex. 2025-T2)."})
     return f"{m.group(1)}-T{m.group(2)}"
 
 
@@ -308,7 +305,7 @@ def parse_email(raw: object) -> str | None:
     if text.lower().startswith("mailto:"):
         text = text[7:]
     if not _EMAIL.match(text):
-        raise InputError("invalid-format", f"« {raw} » n'est pas une adresse électronique valide.")
+        raise InputError("invalid-format", {"motif": f"« {raw} » n'est pas une adresse électronique valide."})
     return text.lower()
 
 

@@ -27,27 +27,28 @@ def check_projet(p: ParsedReturn, *, known_projects: Set[str] | None, cutoff: dt
     for f in layout.PROJET.fields:
         error = p.projet_errors.get(f.key)
         value = p.projet.value(f.key)
+        where = _where(p, f.key)
         if f.key in _BLOCKING:
             if error or value is None:
-                shown = error[2] if error else ""
                 reason = error[1] if error else f"« {f.label} » n'est pas renseigné."
-                out.append(p.finding(_BLOCKING[f.key], reason, value=shown, **_where(p, f.key)))
+                out.append(p.finding(_BLOCKING[f.key], {"motif": reason}, value=error[2] if error else "", **where))
             continue
         if error:
-            out.append(p.finding("invalid-project-field", error[1], value=error[2], **_where(p, f.key)))
+            out.append(p.finding("invalid-project-field", {"motif": error[1]}, value=error[2], **where))
         elif value is None and f.required:
-            out.append(p.finding("invalid-project-field", f"« {f.label} » n'est pas renseigné.", **_where(p, f.key)))
+            out.append(p.finding("invalid-project-field", {"motif": f"« {f.label} » n'est pas renseigné."}, **where))
         elif f.choices and value is not None and value not in f.choices:
-            out.append(p.finding("invalid-project-field", f"« {value} » n'est pas une valeur permise pour « {f.label} ».",
-                  value=str(value), **_where(p, f.key)))
-        elif f.kind is layout.Kind.YESNO and value not in (None, "Oui", "Non"):
             out.append(p.finding("invalid-project-field",
-                f"« {value} » : répondez Oui ou Non.", value=str(value), **_where(p, f.key)))
+                                 {"motif": f"« {value} » n'est pas une valeur permise pour « {f.label} »."},
+                                 value=str(value), **where))
+        elif f.kind is layout.Kind.YESNO and value not in (None, "Oui", "Non"):
+            out.append(p.finding("invalid-project-field", {"motif": f"« {value} » : répondez Oui ou Non."},
+                                 value=str(value), **where))
     version = p.projet.version
     if version is not None and version < 1:
         out.append(p.finding("invalid-project-field",
-            "La version doit être un entier supérieur ou égal à 1 ; la version 1 est retenue.",
-              value=str(version), **_where(p, "version")))
+                             {"motif": "La version doit être un entier supérieur ou égal à 1 ; la version 1 est retenue."},
+                             value=str(version), **_where(p, "version")))
     return out + _check_identity(p, known_projects, cutoff)
 
 
@@ -55,22 +56,24 @@ def _check_identity(p: ParsedReturn, known_projects: Set[str] | None, cutoff: dt
     out: list[Finding] = []
     project_id = p.projet.project_id
     if project_id and known_projects is not None and project_id not in known_projects:
-        out.append(p.finding("unknown-project", f"Le projet {project_id} ne figure pas au référentiel des projets sélectionnés.",
-              value=str(project_id), **_where(p, "project_id")))
+        out.append(p.finding("unknown-project", {"projet": project_id}, value=str(project_id),
+                             **_where(p, "project_id")))
     elif project_id and known_projects is None:
-        out.append(p.finding("criterion-not-assessable", "Sans référentiel, l'existence du projet n'a pas été vérifiée.",
-              value=str(project_id), **_where(p, "project_id")))
+        out.append(p.finding("criterion-not-assessable",
+                             {"motif": "Sans référentiel, l'existence du projet n'a pas été vérifiée."},
+                             value=str(project_id), **_where(p, "project_id")))
     period_text = p.projet.period
     situation = p.projet.date_situation
     if period_text and situation is not None:
         period = Period.parse(str(period_text))
+        shown = parsing.display(situation)
         if not period.contains(situation):
             out.append(p.finding("situation-outside-period",
-                  f"La date de situation {situation:%d/%m/%Y} n'est pas dans le trimestre {period} "
-                  f"({period.first_day:%d/%m/%Y} – {period.last_day:%d/%m/%Y}).",
-                  value=parsing.display(situation), **_where(p, "date_situation")))
+                                 {"date": f"{situation:%d/%m/%Y}", "periode": period,
+                                  "debut": f"{period.first_day:%d/%m/%Y}", "fin": f"{period.last_day:%d/%m/%Y}"},
+                                 value=shown, **_where(p, "date_situation")))
         elif cutoff is not None and situation > cutoff:
             out.append(p.finding("situation-after-cutoff",
-                  f"La date de situation {situation:%d/%m/%Y} est postérieure à la date d'arrêté du rapport "
-                  f"({cutoff:%d/%m/%Y}).", value=parsing.display(situation), **_where(p, "date_situation")))
+                                 {"date": f"{situation:%d/%m/%Y}", "arrete": f"{cutoff:%d/%m/%Y}"},
+                                 value=shown, **_where(p, "date_situation")))
     return out

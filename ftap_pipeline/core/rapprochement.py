@@ -197,9 +197,7 @@ def _cp_exceeding_ae(moves: pd.DataFrame) -> tuple[set[str], list[Finding]]:
         overdrawn.add(str(ej))
         first = group.sort_values(["kind", "source", "line"], ascending=[False, True, True]).iloc[0]
         findings.append(finding(
-            "chorus-cp-exceeds-ae",
-            f"Dans Chorus, l'EJ {ej} cumule {format_eur(cp)} de CP pour {format_eur(ae)} d'AE : "
-            f"{format_eur(cp - ae)} payés au-delà de l'engagement.",
+            "chorus-cp-exceeds-ae", {"ej": ej, "cp": format_eur(cp), "ae": format_eur(ae), "ecart": format_eur(cp - ae)},
             file=str(first["source"]), sha256=str(first["sha256"]), field="N° EJ", value=str(ej),
         ))
     return overdrawn, findings

@@ -59,14 +59,12 @@ def select_returns(parsed: Sequence[ParsedReturn], found: Mapping[str, Sequence[
             if len({q.content_key for q in tied}) > 1:
                 names = ", ".join(q.file for q in tied)
                 for q in tied:
-                    added[q.file].append(q.finding(
-                        "ambiguous-version", f"Plusieurs remontées de version {top} et de contenu différent pour ce "
-                                             f"projet et cette période ({names}) : aucune ne peut être retenue."))
+                    added[q.file].append(q.finding("ambiguous-version", {"version": top, "fichiers": names}))
                     status[q.file] = enums.REJETEE
                 continue
             standing = tied[0]
             for q in tied[1:] + remaining:
-                added[q.file].append(q.finding("superseded-return", f"Remplacée par {standing.file} (version {top})."))
+                added[q.file].append(q.finding("superseded-return", {"fichier": standing.file, "version": top}))
             remaining = tied[1:] + remaining
         if standing is not None:
             has_rejected_lines = any(rejected_rows(standing, found.get(standing.file, ())).values())
@@ -99,7 +97,6 @@ def missing_returns(records: Sequence[ReturnRecord], projets: pd.DataFrame, star
         start = starts.get(project_id) or row.get("date_selection")
         if not isinstance(start, dt.date) or start > cutoff or project_id in have:
             continue
-        out.append(finding("missing-return", f"Aucune remontée retenue du projet {project_id} pour {period} ; "
-                                             "la dernière remontée retenue est utilisée.",
+        out.append(finding("missing-return", {"projet": project_id, "periode": period},
                            project_id=project_id, period=str(period), value=project_id))
     return out

@@ -25,26 +25,26 @@ from ftap_pipeline.core.normalise import typed_frame
 EPSILON = 0.005
 
 
-def schema_message(check: str, value: Any, f: layout.Field) -> tuple[str, str]:
-    """French (slug, message) of a pandera check failure."""
+def schema_finding(check: str, value: Any, f: layout.Field) -> tuple[str, dict[str, object]]:
+    """The slug of a pandera check failure, and the values of its message template."""
     shown = parsing.display(value)
     if check == "not_nullable":
-        return "missing-value", f"« {f.label} » doit être renseigné."
+        return "missing-value", {"champ": f.label}
     if check.startswith("isin"):
         allowed = ", ".join(str(c) for c in f.choices)
-        return "not-in-list", f"« {shown} » n'est pas une valeur permise pour « {f.label} » ({allowed})."
+        return "not-in-list", {"valeur": shown, "attendu": f"une valeur permise pour « {f.label} » ({allowed})"}
     if check.startswith("in_range"):
         lo, hi = check[len("in_range("):-1].split(", ")
-        return "out-of-range", f"« {shown} » doit être compris entre {lo} et {hi}."
+        return "out-of-range", {"motif": f"« {shown} » doit être compris entre {lo} et {hi}."}
     if check.startswith("greater_than_or_equal_to"):
-        return "out-of-range", f"« {shown} » doit être positif ou nul."
+        return "out-of-range", {"motif": f"« {shown} » doit être positif ou nul."}
     if check.startswith("str_matches"):
-        return "invalid-format", f"« {shown} » n'est pas au format attendu pour « {f.label} »."
+        return "invalid-format", {"motif": f"« {shown} » n'est pas au format attendu pour « {f.label} »."}
     if check == "ej_date_not_after_situation":
-        return "ej-date-after-situation", f"La date de l'EJ ({shown}) est postérieure à la date de situation."
+        return "ej-date-after-situation", {"date": shown}
     if check == "mesure_after_reference":
-        return "out-of-range", f"La date de mesure ({shown}) doit être postérieure à la date de référence."
-    return "out-of-range", f"« {shown} » ne respecte pas la règle {check}."
+        return "out-of-range", {"motif": f"La date de mesure ({shown}) doit être postérieure à la date de référence."}
+    return "out-of-range", {"motif": f"« {shown} » ne respecte pas la règle {check}."}
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,9 @@ def _run_schema(df: pd.DataFrame, spec: layout.SheetLayout, by_file: dict[str, P
         value: Any = df.at[i, field_key]
         if check in ROW_CHECKS:
             value = value.date() if isinstance(value, pd.Timestamp) else value
-        slug, message = schema_message(check, value, f)
-        out.append(p.finding(slug, message, sheet=p.sheet_names.get(spec.key, spec.name), cell=p.cell(spec.key, row, field_key),
-              field=f.label, value=parsing.display(value if not pd.isna(value) else None), row=row))
+        slug, values = schema_finding(check, value, f)
+        out.append(p.finding(slug, values, sheet=p.sheet_name(spec.key), cell=p.cell(spec.key, row, field_key),
+                             field=f.label, value=parsing.display(value if not pd.isna(value) else None), row=row))
     return out
 
 
@@ -117,10 +117,9 @@ def _duplicate_keys(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> list[
         for row in rows:
             others = [str(r) for r in rows if r != row]
             where = f"ligne{'s' if len(others) > 1 else ''} {', '.join(others)}"
-            out.append(p.finding("duplicate-key", f"L'EJ {ej} figure plusieurs fois pour l'exercice {exercice} ({where} aussi) ; "
-                                   "toutes ces lignes sont écartées.",
-                  sheet=p.sheet_names.get("consommation", "Consommation"), cell=p.cell("consommation", row, "ej"),
-                  field=layout.CONSOMMATION.field("ej").label, value=str(ej), row=row))
+            out.append(p.finding("duplicate-key", {"ej": ej, "exercice": exercice, "autres": where},
+                                 sheet=p.sheet_name("consommation"), cell=p.cell("consommation", row, "ej"),
+                                 field=layout.CONSOMMATION.field("ej").label, value=str(ej), row=row))
     return out
 
 
@@ -150,22 +149,20 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> l
         p = by_file[str(file)]
         first = idx[(bad_ae[idx] | bad_cp[idx]).to_numpy()][0]
         year = int(cast(int, ordered.at[first, "exercice"]))
+        ae, cp = parsing.format_eur(cum_ae[first]), parsing.format_eur(cum_cp[first])
+        values: dict[str, object]
         if cum_cp[first] < -EPSILON:
-            slug, field_key = "ej-negative-cp", "cp"
-            detail = f"en {year}, les CP cumulés ({parsing.format_eur(cum_cp[first])}) deviennent négatifs"
+            slug, field_key, values = "ej-negative-cp", "cp", {"ej": ej, "annee": year, "cp": cp}
         elif bad_ae[first]:
-            slug, field_key = "ej-negative-ae", "ae"
-            detail = f"en {year}, les AE cumulées ({parsing.format_eur(cum_ae[first])}) deviennent négatives"
+            slug, field_key, values = "ej-negative-ae", "ae", {"ej": ej, "annee": year, "ae": ae}
         else:
-            slug, field_key = "ej-cp-exceeds-ae", "cp"
-            detail = (f"en {year}, les CP cumulés ({parsing.format_eur(cum_cp[first])}) dépassent les AE cumulées "
-                      f"({parsing.format_eur(cum_ae[first])})")
+            slug, field_key, values = "ej-cp-exceeds-ae", "cp", {"ej": ej, "annee": year, "cp": cp, "ae": ae}
         for i in idx:
             row = int(cast(int, ordered.at[i, ROW]))
-            out.append(p.finding(slug, f"EJ {ej} : {detail} ; toutes les lignes de l'EJ sont écartées.",
-                  sheet=p.sheet_names.get("consommation", "Consommation"), cell=p.cell("consommation", row, field_key),
-                  field=layout.CONSOMMATION.field(field_key).label, value=parsing.display(ordered.at[i, field_key]),
-                  row=row))
+            out.append(p.finding(slug, values, sheet=p.sheet_name("consommation"),
+                                 cell=p.cell("consommation", row, field_key),
+                                 field=layout.CONSOMMATION.field(field_key).label,
+                                 value=parsing.display(ordered.at[i, field_key]), row=row))
     return out
 
 

@@ -50,12 +50,12 @@ def read_restitutions(path: Path, sha256: str) -> list[ChorusRestitution]:
         elif path.suffix.lower() in preflight.WORKBOOK_SUFFIXES:
             sheets, sheet_names, date1904 = _read_workbook_rows(path)
         else:
-            raise InputError("chorus-unreadable-file", f"Les fichiers « {path.suffix or 'sans extension'} » ne sont "
-                                                      "pas acceptés : déposez la restitution en CSV ou en XLSX.")
+            raise InputError("chorus-unreadable-file", {"motif": f"Les fichiers « {path.suffix or 'sans extension'} » ne sont "
+                                                      "pas acceptés : déposez la restitution en CSV ou en XLSX."})
     except InputError as exc:
-        return [_failed(path, sha256, "chorus-unreadable-file", exc.message)]
+        return [_failed(path, sha256, "chorus-unreadable-file", {"motif": exc.message})]
     except OSError as exc:
-        return [_failed(path, sha256, "chorus-unreadable-file", f"Le fichier n'a pas pu être lu ({exc.strerror}).")]
+        return [_failed(path, sha256, "chorus-unreadable-file", {"motif": f"Le fichier n'a pas pu être lu ({exc.strerror})."})]
 
     near_misses: list[tuple[int, ChorusLayout, set[str]]] = []
     reads: list[ChorusRestitution] = []
@@ -66,7 +66,7 @@ def read_restitutions(path: Path, sha256: str) -> list[ChorusRestitution]:
                 index, layout = found
                 reads.append(_build(path, sha256, candidate, index, layout, sheet, date1904))
                 break
-    return reads or [_failed(path, sha256, "chorus-unknown-layout", _unknown_layout_message(near_misses))]
+    return reads or [_failed(path, sha256, "chorus-unknown-layout", {"rapprochement": _near_miss(near_misses)})]
 
 
 # --- reading rows ----------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def _read_workbook_rows(path: Path) -> tuple[list[_Rows | _TextRows], list[str],
     try:
         workbook = read_workbook(path)
     except InputError as exc:
-        raise InputError("chorus-unreadable-file", exc.message) from exc
+        raise InputError("chorus-unreadable-file", {"motif": exc.message}) from exc
     sheets: list[_Rows | _TextRows] = [
         [(i + 1, [_as_text(c) for c in row]) for i, row in enumerate(sheet.rows)] for sheet in workbook.sheets
     ]
@@ -151,15 +151,14 @@ def _find_header(rows: _Rows, near_misses: list[tuple[int, ChorusLayout, set[str
     return None
 
 
-def _unknown_layout_message(near_misses: list[tuple[int, ChorusLayout, set[str]]]) -> str:
-    base = ("Aucune ligne d'en-tête de restitution Chorus reconnue (INF-BUD-53 engagements ou paiements, "
-            "fichier national AIFE).")
+def _near_miss(near_misses: list[tuple[int, ChorusLayout, set[str]]]) -> str:
+    """The row that came closest to a header, and what it lacks (empty when none came close)."""
     if not near_misses:
-        return base
+        return ""
     line, layout, matched = max(near_misses, key=lambda m: (len(m[2]), -m[0]))
     missing = sorted(layout.required - matched, key=list(layout.labels).index)
     names = ", ".join(f"« {layout.labels[f][0]} »" for f in missing)
-    return f"{base} La ligne {line} ressemble à l'en-tête d'une restitution {layout.title}, mais il y manque : {names}."
+    return f" La ligne {line} ressemble à l'en-tête d'une restitution {layout.title}, mais il y manque : {names}."
 
 
 def _column_names(header: list[str]) -> list[str]:
@@ -191,8 +190,8 @@ def _build(path: Path, sha256: str, rows: _Rows, index: int, layout: ChorusLayou
             where = {"cell": f"ligne {line}"} if not sheet else {"sheet": sheet, "cell": f"{sheet}!{a1(line - 1, len(names))}"}
             findings.append(finding(
                 "chorus-unreadable-line",
-                f"La ligne {line} compte {len(cells)} valeurs pour {len(names)} colonnes d'en-tête : ses colonnes "
-                "sont décalées, elle n'est pas prise en compte.",
+                {"motif": f"La ligne {line} compte {len(cells)} valeurs pour {len(names)} colonnes d'en-tête : ses colonnes "
+                "sont décalées, elle n'est pas prise en compte."},
                 file=path.name, sha256=sha256, row=line, **where,
             ))
             continue
@@ -211,10 +210,10 @@ def _build(path: Path, sha256: str, rows: _Rows, index: int, layout: ChorusLayou
     return ChorusRestitution(path.name, sha256, layout.key, data, tuple(findings), fields, sheet, date1904)
 
 
-def _failed(path: Path, sha256: str, slug: str, message: str) -> ChorusRestitution:
+def _failed(path: Path, sha256: str, slug: str, values: dict[str, object]) -> ChorusRestitution:
     return ChorusRestitution(
         path.name, sha256, None, pd.DataFrame({LINE: pd.Series([], dtype="int64")}),
-        (finding(slug, message, file=path.name, sha256=sha256),),
+        (finding(slug, values, file=path.name, sha256=sha256),),
     )
 
 
@@ -224,7 +223,7 @@ def _read_path(path: Path) -> list[ChorusRestitution]:
 
 def _crashed(path: Path) -> list[ChorusRestitution]:
     return [_failed(path, sha256_of(path), "chorus-unreadable-file",
-                    "La restitution a fait échouer le lecteur : elle est endommagée.")]
+                    {"motif": "La restitution a fait échouer le lecteur : elle est endommagée."})]
 
 
 def read_chorus_files(paths: Sequence[Path], *, workers: int = 2) -> list[ChorusRestitution]:

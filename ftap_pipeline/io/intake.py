@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.model import ReturnInput
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.workbook_reader import read_isolated
@@ -34,7 +35,7 @@ def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
             items.append(ReturnInput(path.name, sha, workbook=outcome.workbook))
         else:
             err = outcome.error
-            items.append(ReturnInput(path.name, sha, error_slug=err.slug if err else "file-unreadable",
-                                     error_message=err.message if err else "Fichier illisible."))
+            items.append(ReturnInput(path.name, sha, error=err or InputError("file-unreadable",
+                                                                             {"motif": "Fichier illisible."})))
     return items
 

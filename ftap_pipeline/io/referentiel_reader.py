@@ -39,7 +39,7 @@ def _choice(values: tuple[str, ...]) -> Callable[[Any], Any]:
     def parse(raw: Any) -> Any:
         value = parsing.parse_choice(raw, index)
         if value is not None and value not in values:
-            raise InputError("not-in-list", f"« {raw} » n'est pas une valeur permise ({', '.join(values)}).")
+            raise InputError("not-in-list", {"valeur": raw, "attendu": f"une valeur permise ({', '.join(values)})"})
         return value
 
     return parse
@@ -48,7 +48,7 @@ def _choice(values: tuple[str, ...]) -> Callable[[Any], Any]:
 def _titre(raw: Any) -> int | None:
     value = parsing.parse_titre(raw)
     if value is not None and value not in enums.TITRES:
-        raise InputError("not-in-list", f"« {raw} » n'est pas un titre (3, 5 ou 6).")
+        raise InputError("not-in-list", {"valeur": raw, "attendu": "un titre (3, 5 ou 6)"})
     return value
 
 
@@ -112,33 +112,29 @@ class _Problems:
         self.file, self.sha256 = path.name, sha256
         self.found: list[Finding] = []
 
-    def add(self, slug: str, message: str, *, sheet: str = "", cell: str = "", field: str = "",
+    def add(self, slug: str, values: dict[str, object], *, sheet: str = "", cell: str = "", field: str = "",
             value: str = "") -> None:
-        self.found.append(finding(slug, message, file=self.file, sha256=self.sha256, sheet=sheet,
+        self.found.append(finding(slug, values, file=self.file, sha256=self.sha256, sheet=sheet,
                                   cell=f"{sheet}!{cell}" if sheet and cell else cell, field=field, value=value))
 
     def raise_if_any(self) -> None:
         if self.found:
-            raise InputError("referentiel-invalid", _summary(self.file, len(self.found)), findings=tuple(self.found))
-
-
-def _summary(name: str, count: int) -> str:
-    return f"Le référentiel {name} ne peut pas être utilisé : {count} anomalie(s) à corriger."
+            raise InputError("referentiel-invalid", {"fichier": self.file, "nombre": len(self.found)},
+                             findings=tuple(self.found))
 
 
 def read_referentiel(path: Path) -> Referentiel:
     """Read and check the référentiel; raise `InputError` with a finding for every problem found."""
     if not path.exists():
-        raise InputError("referentiel-missing", f"Référentiel introuvable : {path}. Déposez referentiel.xlsx dans "
-                                                "inputs/reference/ (la commande « ftap demo » en écrit un exemple).")
+        raise InputError("referentiel-missing", {"chemin": path})
     sha256 = sha256_of(path)
     try:
         raw = read_workbook(path)
     except InputError as exc:
         problems = _Problems(path, sha256)
-        problems.add("referentiel-unreadable", f"Référentiel illisible ({path.name}) : {exc.message}")
-        raise InputError("referentiel-unreadable", problems.found[0].message,
-                         findings=tuple(problems.found)) from exc
+        values: dict[str, object] = {"fichier": path.name, "motif": exc.message}
+        problems.add("referentiel-unreadable", values)
+        raise InputError("referentiel-unreadable", values, findings=tuple(problems.found)) from exc
     problems = _Problems(path, sha256)
     sheets = {normalise_label(s.name): s for s in raw.sheets}
     frames: dict[str, pd.DataFrame] = {}
@@ -146,7 +142,7 @@ def read_referentiel(path: Path) -> Referentiel:
         sheet = sheets.get(normalise_label(name))
         if sheet is None:
             if required:
-                problems.add("referentiel-missing-sheet", f"La feuille « {name} » est absente du référentiel.",
+                problems.add("referentiel-missing-sheet", {"feuille": name},
                              sheet=name)
             frames[name] = pd.DataFrame(columns=[c.key for c in cols])
             continue
@@ -155,7 +151,7 @@ def read_referentiel(path: Path) -> Referentiel:
     nomenclature, comptes, parameters = _read_settings(frames, problems)
     projets = frames["Projets"]
     for project_id in projets["project_id"][projets["project_id"].duplicated()].tolist():
-        problems.add("referentiel-duplicate-project", f"L'identifiant {project_id} figure plusieurs fois.",
+        problems.add("referentiel-duplicate-project", {"projet": project_id},
                      sheet="Projets", field="Identifiant du projet", value=str(project_id))
     problems.raise_if_any()
     return Referentiel(
@@ -182,15 +178,15 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, da
     rows = sheet.rows
     header = find_header(rows, [_table_layout(sheet.name, cols)])
     if header is None:
-        problems.add("referentiel-missing-column", f"Ligne d'en-tête introuvable (attendu : "
-                                                   f"{', '.join(c.label for c in cols)}).", sheet=sheet.name, cell="A1")
+        problems.add("referentiel-missing-column", {"motif": f"Ligne d'en-tête introuvable (attendu : "
+                                                   f"{', '.join(c.label for c in cols)})."}, sheet=sheet.name, cell="A1")
         return pd.DataFrame(columns=[c.key for c in cols])
     positions: dict[str, int] = {}
     for col in cols:
         j = header.positions.get(col.key)
         if j is None:
             if col.required:
-                problems.add("referentiel-missing-column", f"La colonne « {col.label} » est absente.",
+                problems.add("referentiel-missing-column", {"motif": f"La colonne « {col.label} » est absente."},
                              sheet=sheet.name, cell=a1(header.row, 0), field=col.label)
             continue
         positions[col.key] = j
@@ -209,8 +205,8 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, da
             where = {"sheet": sheet.name, "cell": a1(i, j), "field": col.label}
             flag = sheet.flags.get((i, j))
             if flag is not None:
-                problems.add("referentiel-invalid-value", "La cellule est en erreur, ou sa formule n'a pas de "
-                                                          "valeur calculée.", **where)
+                problems.add("referentiel-invalid-value", {"motif": "La cellule est en erreur, ou sa formule n'a pas de "
+                                                          "valeur calculée."}, **where)
                 continue
             try:
                 if col.parse is parsing.parse_date:
@@ -218,10 +214,10 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, da
                 else:
                     value = col.parse(cell)
             except InputError as exc:
-                problems.add("referentiel-invalid-value", exc.message, value=parsing.display(cell), **where)
+                problems.add("referentiel-invalid-value", {"motif": exc.message}, value=parsing.display(cell), **where)
                 continue
             if value is None and col.required:
-                problems.add("referentiel-invalid-value", f"« {col.label} » n'est pas renseigné.", **where)
+                problems.add("referentiel-invalid-value", {"motif": f"« {col.label} » n'est pas renseigné."}, **where)
             record[col.key] = value
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=[c.key for c in cols])
@@ -237,7 +233,7 @@ def _read_settings(frames: dict[str, pd.DataFrame], problems: _Problems) -> tupl
               "domaine fonctionnel": "Domaine fonctionnel", "activite": "Activité"}
     missing = [label for key, label in wanted.items() if key not in codes]
     for label in missing:
-        problems.add("referentiel-missing-code", f"Le code « {label} » est absent de la nomenclature.",
+        problems.add("referentiel-missing-code", {"code": label},
                      sheet="Nomenclature", value=label)
     nomenclature = Nomenclature()
     if not missing:
@@ -253,8 +249,8 @@ def _read_settings(frames: dict[str, pd.DataFrame], problems: _Problems) -> tupl
     for r in frames["Paramètres"].to_dict("records"):
         name = known.get(normalise_label(r["parametre"]))
         if name is None:
-            problems.add("referentiel-unknown-parameter", f"Le paramètre « {r['parametre']} » n'est pas connu "
-                                                          f"({', '.join(DEFAULT_PARAMETERS)}).",
+            problems.add("referentiel-unknown-parameter",
+                         {"parametre": r["parametre"], "connus": ", ".join(DEFAULT_PARAMETERS)},
                          sheet="Paramètres", value=str(r["parametre"]))
         else:
             parameters[name] = float(r["valeur"])

@@ -57,7 +57,7 @@ def sniff(path: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             total = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile as exc:
-        raise InputError("file-unreadable", "Le fichier est endommagé (archive illisible).") from exc
+        raise InputError("file-unreadable", {"motif": "Le fichier est endommagé (archive illisible)."}) from exc
     preflight.check_package(total)
 
 
@@ -69,9 +69,9 @@ def read_workbook(path: Path) -> RawWorkbook:
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError as exc:
-        raise InputError("file-encrypted", "Le classeur est protégé par un mot de passe d'ouverture.") from exc
+        raise InputError("file-encrypted") from exc
     except Exception as exc:  # calamine raises many kinds for damaged files
-        raise InputError("file-unreadable", f"Le classeur est endommagé ou illisible ({type(exc).__name__}).") from exc
+        raise InputError("file-unreadable", {"motif": f"Le classeur est endommagé ou illisible ({type(exc).__name__})."}) from exc
     sheets: list[RawSheet] = []
     try:
         for meta in wb.sheets_metadata:
@@ -83,7 +83,7 @@ def read_workbook(path: Path) -> RawWorkbook:
             visible = meta.visible == pc.SheetVisibleEnum.Visible
             sheets.append(RawSheet(meta.name, [list(r) for r in rows], visible=visible))
     except Exception as exc:
-        raise InputError("file-unreadable", f"Une feuille du classeur est illisible ({type(exc).__name__}).") from exc
+        raise InputError("file-unreadable", {"motif": f"Une feuille du classeur est illisible ({type(exc).__name__})."}) from exc
     finally:
         wb.close()
     raw = RawWorkbook(sheets)
@@ -246,19 +246,20 @@ def _read_one(path: Path) -> ReadOutcome:
     try:
         sha = sha256_of(path)
     except OSError as exc:
-        return ReadOutcome(path, error=InputError("file-unreadable", f"Le fichier n'a pas pu être lu ({exc.strerror})."))
+        reason = f"Le fichier n'a pas pu être lu ({exc.strerror})."
+        return ReadOutcome(path, error=InputError("file-unreadable", {"motif": reason}))
     try:
         return ReadOutcome(path, workbook=read_workbook(path), sha256=sha)
     except InputError as exc:
         return ReadOutcome(path, error=exc, sha256=sha)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a property of the file
         message = f"Le classeur est illisible ({type(exc).__name__})."
-        return ReadOutcome(path, error=InputError("file-unreadable", message), sha256=sha)
+        return ReadOutcome(path, error=InputError("file-unreadable", {"motif": message}), sha256=sha)
 
 
 def _crashed(path: Path) -> ReadOutcome:
     return ReadOutcome(path, error=InputError(
-        "file-unreadable", "Le classeur a fait échouer le lecteur : il est endommagé ou malveillant."))
+        "file-unreadable", {"motif": "Le classeur a fait échouer le lecteur : il est endommagé ou malveillant."}))
 
 
 def read_isolated(paths: Sequence[Path], *, workers: int = 2) -> list[ReadOutcome]:

@@ -61,7 +61,7 @@ def test_same_highest_version_with_different_content_is_ambiguous() -> None:
 
 def test_rejected_highest_version_lets_the_next_one_stand() -> None:
     broken = _ret("v2.xlsx", 2)
-    assert _status([broken, _ret("v1.xlsx", 1)], broken.finding("unknown-project", "x")) == {
+    assert _status([broken, _ret("v1.xlsx", 1)], broken.finding("unknown-project", {"projet": "AP-2024-01"})) == {
         "v2.xlsx": enums.REJETEE, "v1.xlsx": enums.RETENUE}
 
 
