@@ -70,10 +70,17 @@ def content_key(projet: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -
     """A fingerprint of what a return says (not of its bytes): re-saving a file does not change it."""
     payload = {
         "projet": {k: str(v) for k, v in sorted(projet.items())},
-        "tables": {k: t.drop(columns=[FILE, ROW]).to_numpy().tolist() for k, t in sorted(tables.items())},
+        "tables": {k: _rows_of(t) for k, t in sorted(tables.items())},
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _rows_of(table: pd.DataFrame) -> list[list[Any]]:
+    """The values of a table's lines, meta columns left out (column by column: a frame per return is small, and
+    pandas' own row conversions cost more than the values)."""
+    columns = [table[c].tolist() for c in table.columns if c not in (FILE, ROW)]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 def unreadable_return(item: ReturnInput) -> ParsedReturn:
