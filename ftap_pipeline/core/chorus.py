@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import pandas as pd
+from pandera.typing import DataFrame
 
 from ftap_pipeline.contract.chorus_schema import (
     AIFE_AE,
@@ -63,7 +64,7 @@ class _Line:
 
 def normalise_movements(
     reads: list[ChorusRestitution], referentiel: Referentiel, cutoff: dt.date
-) -> tuple[pd.DataFrame, list[Finding]]:
+) -> tuple[DataFrame[ChorusMovementsSchema], list[Finding]]:
     """One row per programme-0349 movement up to the cut-off, identical movements of overlapping extracts once."""
     findings: list[Finding] = []
     records: list[dict[str, Any]] = []

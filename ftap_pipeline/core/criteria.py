@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import cast
 
 import pandas as pd
+from pandera.typing import DataFrame
 
 from ftap_pipeline.contract import enums, layout
 from ftap_pipeline.contract import referentiel as ref
@@ -17,13 +18,13 @@ from ftap_pipeline.contract.columns import FILE, REJECTED, ROW
 from ftap_pipeline.contract.findings import Finding
 from ftap_pipeline.contract.model import ParsedReturn
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
-from ftap_pipeline.contract.schemas import TypedLines
+from ftap_pipeline.contract.schemas import ConsommationSchema, EconomiesSchema, TypedLines
 from ftap_pipeline.core.imputation import CODES, expected_code, mismatches
 from ftap_pipeline.core.parsing import format_eur
 from ftap_pipeline.core.period import add_months
 
 
-def check_imputation(consommation: pd.DataFrame, by_file: Mapping[str, ParsedReturn],
+def check_imputation(consommation: DataFrame[ConsommationSchema], by_file: Mapping[str, ParsedReturn],
                      nomenclature: Nomenclature) -> list[Finding]:
     """An FTAP line whose codes differ from the référentiel's is kept, with a warning."""
     out: list[Finding] = []
@@ -153,7 +154,7 @@ def _percent(share: float) -> str:
     return f"{share:.0%}".replace("%", " %")
 
 
-def check_gap_explanations(economies: pd.DataFrame, by_file: Mapping[str, ParsedReturn]) -> list[Finding]:
+def check_gap_explanations(economies: DataFrame[EconomiesSchema], by_file: Mapping[str, ParsedReturn]) -> list[Finding]:
     """§7: for a past year, a realised amount below the forecast of the same year and nature needs an explanation."""
     out: list[Finding] = []
     eco = economies[~economies[REJECTED]]

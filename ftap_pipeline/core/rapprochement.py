@@ -10,8 +10,9 @@ import math
 from typing import Any, Final
 
 import pandas as pd
+from pandera.typing import DataFrame
 
-from ftap_pipeline.contract.chorus_schema import AE, CP
+from ftap_pipeline.contract.chorus_schema import AE, CP, ChorusMovementsSchema
 from ftap_pipeline.contract.enums import (
     ABSENT_DE_CHORUS,
     CONCORDANT,
@@ -48,7 +49,7 @@ NAN: Final = float("nan")
 
 
 def reconcile_ejs(
-    declared: pd.DataFrame, movements: pd.DataFrame, referentiel: Referentiel, tolerance: float
+    declared: pd.DataFrame, movements: DataFrame[ChorusMovementsSchema], referentiel: Referentiel, tolerance: float
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """One row per declared EJ of each project, per undeclared dispositif EJ, and per programme-0349 EJ of
     another imputation (`Hors dispositif`); Chorus' own CP > AE inconsistencies as findings."""
@@ -69,7 +70,7 @@ def reconcile_ejs(
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype(types), findings
 
 
-def chorus_totals(movements: pd.DataFrame, declared: pd.DataFrame) -> pd.DataFrame:
+def chorus_totals(movements: DataFrame[ChorusMovementsSchema], declared: pd.DataFrame) -> pd.DataFrame:
     """Dispositif AE and CP in Chorus per year × category × titre; an EJ takes its declared category (Chorus
     has none), an undeclared one — payments without EJ included — is `Non déclaré`. Negative AE on an EJ
     first engaged in an earlier year are withdrawals, apart, as on the declared side (contrat.md)."""

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandera.typing import DataFrame
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.columns import FILE, REJECTED
 from ftap_pipeline.contract.enums import NON_DECLARE
 from ftap_pipeline.contract.model import ReturnRecord
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.contract.schemas import ConsommationSchema
 from ftap_pipeline.core.imputation import mismatches
 
 EPS = 0.005
@@ -26,7 +28,7 @@ CONTRACT_DECISION_YEAR = 2023
 KEYS = ["annee", "categorie", "titre"]
 
 
-def declared_lines(consommation: pd.DataFrame, standing: Mapping[str, ReturnRecord],
+def declared_lines(consommation: DataFrame[ConsommationSchema], standing: Mapping[str, ReturnRecord],
                    nomenclature: Nomenclature) -> pd.DataFrame:
     """Kept lines of each project's standing return, with the project, porteur and situation date."""
     files = {r.file: r for r in standing.values()}

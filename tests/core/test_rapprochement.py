@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from pandera.typing import DataFrame
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.chorus_schema import MOVEMENT_COLUMNS, ChorusMovementsSchema
@@ -49,7 +50,7 @@ def line(project: str, ej: str, ae: float, cp: float, **kw: Any) -> dict[str, An
     return row
 
 
-def movements(*rows: dict[str, Any]) -> pd.DataFrame:
+def movements(*rows: dict[str, Any]) -> DataFrame[ChorusMovementsSchema]:
     frame = pd.DataFrame(list(rows), columns=list(MOVEMENT_COLUMNS))
     types: dict[str, Any] = {"annee": "Int64", "titre": "Int64", "line": "int64", "montant": "float64",
                              "in_dispositif": bool, "date": object}
