@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 
@@ -14,10 +13,10 @@ from ftap_pipeline.contract.chorus_schema import MOVEMENT_COLUMNS, ChorusMovemen
 from ftap_pipeline.contract.enums import SANS_EJ
 from ftap_pipeline.contract.findings import Finding
 from ftap_pipeline.contract.model import ChorusRestitution as ChorusRead
+from ftap_pipeline.contract.preflight import check_text
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.chorus import normalise_movements
-from ftap_pipeline.io.chorus_reader import read_chorus_file
-from tests.builders import active
+from ftap_pipeline.core.chorus_rows import csv_restitution
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
 CUTOFF = dt.date(2025, 6, 30)
@@ -32,13 +31,13 @@ def referentiel(**kwargs: object) -> Referentiel:
 
 
 def fixture_reads() -> list[ChorusRead]:
-    return [read_chorus_file(p, f"sha-{p.name}") for p in sorted(FIXTURES.glob("*.csv"))]
+    """The fixture extracts, decoded as the reader does (UTF-8 or Windows-1252), built in memory."""
+    return [csv_restitution(p.name, f"sha-{p.name}", check_text(p.read_bytes(), slug="chorus-unreadable-file"))
+            for p in sorted(FIXTURES.glob("*.csv"))]
 
 
-def csv_read(tmp_path: Path, name: str, lines: list[str]) -> ChorusRead:
-    path = tmp_path / name
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return read_chorus_file(path, "sha")
+def csv_read(name: str, lines: list[str]) -> ChorusRead:
+    return csv_restitution(name, "sha", "\n".join(lines) + "\n")
 
 
 def of_ej(movements: pd.DataFrame, ej: str, kind: str) -> pd.DataFrame:
@@ -163,14 +162,14 @@ def test_earlier_cutoff() -> None:
 
 def test_identical_lines_of_one_file_are_distinct_movements(tmp_path: Path) -> None:
     line = '0349;03490101B501;1300000001;01.02.2024;1;31;"100,00"'
-    read = csv_read(tmp_path, "ae.csv", [INF_BUD_AE_HEADER, line, line])
+    read = csv_read("ae.csv", [INF_BUD_AE_HEADER, line, line])
     movements, findings = normalise_movements([read], referentiel(), CUTOFF)
     assert movements["montant"].sum() == 200.0
     assert findings == []
 
 
 def test_undated_engagement_and_odd_values(tmp_path: Path) -> None:
-    read = csv_read(tmp_path, "ae.csv", [
+    read = csv_read("ae.csv", [
         INF_BUD_AE_HEADER,
         "0349;BG00/03490101B501;1300000001;#;001;PCE/52;1 000,5",
         "0349;03490101B501;1300000002;15.03.2024 10:22:13;1;#;-20",
@@ -194,37 +193,13 @@ def test_undated_engagement_and_odd_values(tmp_path: Path) -> None:
 
 
 def test_titre_from_the_referentiel_mapping(tmp_path: Path) -> None:
-    read = csv_read(tmp_path, "ae.csv", [INF_BUD_AE_HEADER, "0349;03490101B501;1300000001;01.02.2024;1;PCE/6113;10"])
+    read = csv_read("ae.csv", [INF_BUD_AE_HEADER, "0349;03490101B501;1300000001;01.02.2024;1;PCE/6113;10"])
     movements, _ = normalise_movements([read], referentiel(comptes_budgetaires={"6113": 3}), CUTOFF)
     assert movements["titre"].tolist() == [3]
 
 
-def test_workbook_extract(tmp_path: Path) -> None:
-    wb = openpyxl.Workbook()
-    ws = active(wb)
-    ws.title = "AE"
-    ws.append(["Restitution INF-BUD-53"])
-    ws.append(["Programme", "Référentiel de programmation", "N° EJ", "Date de réplication", "N° poste EJ",
-               "Compte budgétaire", "EUR"])
-    ws.append([349, "BG00/03490101B501", 1300000001, dt.datetime(2024, 3, 15), 1, "PCE/31", 22500.12])
-    ws.append(["0349", "03490101B501", "1300000002", 45500, 2, 31, -150])
-    ws.append(["0349", "03490101B501", "1300000003", "pas une date", 1, 31, 10])
-    wb.save(tmp_path / "ae.xlsx")
-
-    movements, findings = normalise_movements([read_chorus_file(tmp_path / "ae.xlsx", "sha")], referentiel(), CUTOFF)
-
-    assert movements["ej"].tolist() == ["1300000001", "1300000002"]
-    assert movements["date"].tolist() == [D(2024, 3, 15), D(2024, 7, 27)]
-    assert movements["montant"].tolist() == [22500.12, -150.0]
-    assert movements["line"].tolist() == [3, 4]
-    assert [(f.slug, f.sheet, f.cell, f.value, f.row) for f in findings] == [
-        ("chorus-unreadable-line", "AE", "AE!D5", "pas une date", 5)]
-
-
 def test_unusable_reads_are_skipped_and_nothing_gives_an_empty_valid_frame(tmp_path: Path) -> None:
-    bad = tmp_path / "x.csv"
-    bad.write_text("rien à voir\n", encoding="utf-8")
-    movements, findings = normalise_movements([read_chorus_file(bad, "sha")], referentiel(), CUTOFF)
+    movements, findings = normalise_movements([csv_restitution("x.csv", "sha", "rien à voir\n")], referentiel(), CUTOFF)
     assert movements.empty
     assert tuple(movements.columns) == MOVEMENT_COLUMNS
     assert findings == []  # the reader's own finding is the reader's to report

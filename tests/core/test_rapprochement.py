@@ -14,10 +14,11 @@ from pandera.typing import DataFrame
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.chorus_schema import MOVEMENT_COLUMNS, ChorusMovementsSchema
 from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.preflight import check_text
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.chorus import normalise_movements
+from ftap_pipeline.core.chorus_rows import csv_restitution
 from ftap_pipeline.core.rapprochement import COLUMNS, TOTALS_COLUMNS, chorus_totals, reconcile_ejs
-from ftap_pipeline.io.chorus_reader import read_chorus_file
 
 D = dt.date
 NAN = float("nan")
@@ -315,7 +316,8 @@ def test_chorus_withdrawals_of_earlier_years_are_apart() -> None:
 
 def test_fixture_extracts_end_to_end() -> None:
     """The committed extracts (see tests/core/test_chorus.py for their movements) against two projects' returns."""
-    reads = [read_chorus_file(p, p.name) for p in sorted(FIXTURES.glob("*.csv"))]
+    reads = [csv_restitution(p.name, p.name, check_text(p.read_bytes(), slug="chorus-unreadable-file"))
+             for p in sorted(FIXTURES.glob("*.csv"))]
     moves, _ = normalise_movements(reads, referentiel(), D(2025, 6, 30))
     s1, s2 = D(2025, 6, 30), D(2024, 12, 31)
     decl = declared(

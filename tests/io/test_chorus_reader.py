@@ -11,9 +11,11 @@ import pytest
 from ftap_pipeline.contract.chorus_schema import AIFE_AE, AIFE_CP, INF_BUD_53_AE, INF_BUD_53_CP
 from ftap_pipeline.contract.columns import LINE
 from ftap_pipeline.contract.model import ChorusRestitution
+from ftap_pipeline.core.chorus import normalise_movements
 from ftap_pipeline.io.chorus_reader import read_chorus_file
 from tests.builders import active
 from tests.conftest import CORPUS
+from tests.core.test_chorus import CUTOFF, D, referentiel
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "chorus"
 
@@ -193,3 +195,25 @@ def test_a_workbook_with_both_views_gives_two_restitutions(tmp_path: Path) -> No
     single = {s: read_chorus_file(FIXTURES / s, "x") for s in ("inf-bud-53-ae_2024.csv", "inf-bud-53-cp_2024.csv")}
     assert [len(r.data) for r in reads] == [len(single["inf-bud-53-ae_2024.csv"].data),
                                            len(single["inf-bud-53-cp_2024.csv"].data)]
+
+
+def test_workbook_extract_gives_the_movements_a_csv_would(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = active(wb)
+    ws.title = "AE"
+    ws.append(["Restitution INF-BUD-53"])
+    ws.append(["Programme", "Référentiel de programmation", "N° EJ", "Date de réplication", "N° poste EJ",
+               "Compte budgétaire", "EUR"])
+    ws.append([349, "BG00/03490101B501", 1300000001, dt.datetime(2024, 3, 15), 1, "PCE/31", 22500.12])
+    ws.append(["0349", "03490101B501", "1300000002", 45500, 2, 31, -150])
+    ws.append(["0349", "03490101B501", "1300000003", "pas une date", 1, 31, 10])
+    wb.save(tmp_path / "ae.xlsx")
+
+    movements, findings = normalise_movements([read_chorus_file(tmp_path / "ae.xlsx", "sha")], referentiel(), CUTOFF)
+
+    assert movements["ej"].tolist() == ["1300000001", "1300000002"]
+    assert movements["date"].tolist() == [D(2024, 3, 15), D(2024, 7, 27)]
+    assert movements["montant"].tolist() == [22500.12, -150.0]
+    assert movements["line"].tolist() == [3, 4]
+    assert [(f.slug, f.sheet, f.cell, f.value, f.row) for f in findings] == [
+        ("chorus-unreadable-line", "AE", "AE!D5", "pas une date", 5)]
