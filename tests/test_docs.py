@@ -4,6 +4,8 @@ every field label of the return workbook."""
 from __future__ import annotations
 
 import argparse
+import re
+import string
 from pathlib import Path
 
 from ftap_pipeline.cli import build_parser
@@ -19,16 +21,58 @@ def _sections(text: str) -> dict[str, str]:
     return {part.split("`", 1)[0]: part for part in parts}
 
 
+def _item(section: str, label: str) -> list[str]:
+    """The texts of a section's `- **Label :** …` lines."""
+    head = f"- **{label} :** "
+    return [line[len(head):] for line in section.splitlines() if line.startswith(head)]
+
+
 def test_every_finding_slug_is_documented_as_the_taxonomy_says() -> None:
-    """The page is checked against the taxonomy: gravity, title, message template and what to do, word for word."""
+    """The page is checked against the taxonomy: gravity, title, message template and what to do, each on one
+    line of its own that says exactly what the code says (not merely a text that contains it)."""
     sections = _sections((DOCS / "anomalies.md").read_text(encoding="utf-8"))
     assert set(sections) == set(RULES)
     for slug, rule in RULES.items():
         section = sections[slug]
-        assert f"- **Gravité :** {rule.severity}" in section, slug
-        assert f"- **Titre :** {rule.title}" in section, slug
-        assert f"- **Message :** `{rule.template}`" in section, slug
-        assert f"- **Que faire :** {rule.action}" in section, slug
+        assert _item(section, "Gravité") == [rule.severity], slug
+        assert _item(section, "Titre") == [rule.title], slug
+        assert _item(section, "Message") == [f"`{rule.template}`"], slug
+        assert _item(section, "Que faire") == [rule.action], slug
+
+
+def test_every_placeholder_of_a_template_is_explained() -> None:
+    """Each `{placeholder}` of a rule's template is explained, in French, on the rule's « Valeurs » line; a line
+    that names a placeholder the template does not have (a renamed one) fails too."""
+    sections = _sections((DOCS / "anomalies.md").read_text(encoding="utf-8"))
+    for slug, rule in RULES.items():
+        lines = _item(sections[slug], "Valeurs")
+        if not rule.placeholders:
+            assert not lines, slug
+            continue
+        assert len(lines) == 1, slug
+        assert set(re.findall(r"`\{(\w+)\}`", lines[0])) == set(rule.placeholders), slug
+        assert lines[0].endswith("."), slug
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = [re.escape(text) + ("(.+?)" if name else "") for text, name, _, _ in string.Formatter().parse(template)]
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def test_every_example_is_a_message_of_its_rule() -> None:
+    """The examples of the page (in italics on the « Exemple » line) are messages their template can give."""
+    sections = _sections((DOCS / "anomalies.md").read_text(encoding="utf-8"))
+    for slug, rule in RULES.items():
+        [line] = _item(sections[slug], "Exemple")
+        examples = re.findall(r"(?<!\*)\*([^*]+)\*(?!\*)", line)
+        assert examples, slug
+        for example in examples:
+            assert _pattern(rule.template).fullmatch(example), (slug, example)
+
+
+def test_the_pattern_of_a_template_tells_a_message_from_another() -> None:
+    assert _pattern("Remplacée par {fichier} (version {version}).").fullmatch("Remplacée par a.xlsx (version 2).")
+    assert not _pattern("Remplacée par {fichier} (version {version}).").fullmatch("Remplacée par a.xlsx.")
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
