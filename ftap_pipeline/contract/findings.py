@@ -323,6 +323,8 @@ def finding_of(error: InputErrorLike, **where: object) -> Finding:
 
 
 class InputErrorLike(Protocol):
+    """What `finding_of` needs of an `InputError` (which imports this module, so it cannot be named here)."""
+
     slug: str
     message: str
 
