@@ -116,7 +116,7 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "referentiel-unknown-parameter": "Le paramètre « {parametre} » n'est pas connu ({connus}).",
     "chorus-unreadable-file": "{motif}",
     "chorus-unknown-layout": "Aucune ligne d'en-tête de restitution Chorus reconnue (INF-BUD-53 engagements ou paiements, "
-                             "fichier national AIFE).{rapprochement}",
+                             "fichier national AIFE).{ressemblance}",
     "chorus-unreadable-line": "{motif}",
     "chorus-cp-exceeds-ae": "Dans Chorus, l'EJ {ej} cumule {cp} de CP pour {ae} d'AE : {ecart} payés au-delà de "
                             "l'engagement.",

@@ -35,9 +35,6 @@ class CsvText:
     text: str
 
 
-_Rows = list[tuple[int, list[str]]]  # (line or Excel row, 1-based; cells as text)
-
-
 def restitutions(file: str, sha256: str, sheets: Sequence[Rows | CsvText], sheet_names: Sequence[str],
                  date1904: bool = False) -> list[ChorusRestitution]:
     """Every restitution among the sheets of a file (one for a CSV text); never empty: a file without a
@@ -51,7 +48,7 @@ def restitutions(file: str, sha256: str, sheets: Sequence[Rows | CsvText], sheet
                 index, layout = found
                 reads.append(_build(file, sha256, candidate, index, layout, sheet, date1904))
                 break
-    return reads or [failed(file, sha256, "chorus-unknown-layout", {"rapprochement": _near_miss(near_misses)})]
+    return reads or [failed(file, sha256, "chorus-unknown-layout", {"ressemblance": _near_miss(near_misses)})]
 
 
 def csv_restitution(file: str, sha256: str, text: str) -> ChorusRestitution:
