@@ -46,7 +46,7 @@ class ChorusLayout:
     def table(self) -> TableLayout:
         """Its header: the first row, among the first fifty (title lines come above), naming every required column."""
         return TableLayout(self.title, self.labels, required=self.required, search_rows=MAX_HEADER_SCAN,
-                           pick=Pick.FIRST, tag=self)
+                           pick=Pick.FIRST)
 
     def field_of(self, header: object) -> str | None:
         """The field a header cell names in this layout, if any."""

@@ -64,9 +64,6 @@ class Projet:
         """A field by its layout key (for the checks that walk every field)."""
         return getattr(self, key)
 
-    def values(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
     @property
     def version_number(self) -> int:
         """The version that ranks the return: 1 when absent or below 1 (remontee-v1)."""

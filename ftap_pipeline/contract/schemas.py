@@ -152,6 +152,3 @@ class TypedLines:
             raise KeyError(sheet_key)
         frame: pd.DataFrame = getattr(self, sheet_key)
         return frame
-
-    def items(self) -> list[tuple[str, pd.DataFrame]]:
-        return [(key, self[key]) for key in SCHEMAS]

@@ -9,7 +9,7 @@ rows and maps each column key to its position. Cells are compared after `normali
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
@@ -37,8 +37,6 @@ class TableLayout:
     #: How many rows from the top are searched.
     search_rows: int = 10
     pick: Pick = Pick.FIRST
-    #: Free for the caller (the Chorus layout a header belongs to, for instance).
-    tag: object = field(default=None, compare=False)
 
     @cached_property
     def index(self) -> dict[str, str]:

@@ -58,5 +58,5 @@ def assess_returns(inputs: Sequence[ReturnInput], referentiel: Referentiel | Non
     criteria = check_criteria(readable, frames, referentiel)
     # The order of the stages is the order of a return's findings before sorting (ties keep it).
     found = _by_file(parsed, projet, validated.findings, imputation, gaps, criteria)
-    selection = select_returns(parsed, found)
+    selection = select_returns(parsed, found, validated.rejected_lines())
     return Assessment(parsed=parsed, records=selection.records, frames=frames)

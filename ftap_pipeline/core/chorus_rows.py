@@ -83,8 +83,7 @@ def _find_header(rows: Rows, near_misses: list[tuple[int, ChorusLayout, set[str]
     """The header row and its layout (see `contract.tables`); without one, the near misses, for the message."""
     header = find_header([cells for _, cells in rows], [layout.table for layout in LAYOUTS])
     if header is not None:
-        assert isinstance(header.layout.tag, ChorusLayout)
-        return header.row, header.layout.tag
+        return header.row, next(layout for layout in LAYOUTS if layout.table is header.layout)
     for line, cells in rows[:MAX_HEADER_SCAN]:
         for layout in LAYOUTS:
             matched = layout.table.matched(cells)

@@ -12,7 +12,6 @@ from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.findings import Finding, Scope, Severity, finding
 from ftap_pipeline.contract.model import ParsedReturn, ReturnRecord
 from ftap_pipeline.core.period import Period
-from ftap_pipeline.core.validate import rejected_rows
 
 
 @dataclass(frozen=True)
@@ -27,16 +26,18 @@ def _is_rejected(findings: Sequence[Finding]) -> bool:
     return any(f.severity is Severity.BLOQUANT and f.effective_scope is Scope.RETURN for f in findings)
 
 
-def _record(p: ParsedReturn, status: str, findings: Sequence[Finding]) -> ReturnRecord:
+def _record(p: ParsedReturn, status: str, findings: Sequence[Finding], rejected_lines: int) -> ReturnRecord:
     read = p.lines_read
-    rejected = read if status == enums.REJETEE else sum(len(r) for r in rejected_rows(p, findings).values())
+    rejected = read if status == enums.REJETEE else rejected_lines
     return ReturnRecord(file=p.file, sha256=p.sha256, projet=p.projet, status=status, lines_read=read,
                         lines_kept=read - rejected, lines_rejected=rejected, content_key=p.content_key,
                         findings=tuple(findings))
 
 
-def select_returns(parsed: Sequence[ParsedReturn], found: Mapping[str, Sequence[Finding]]) -> Selection:
-    """Give every return its status, from the findings of the earlier stages (`found`, by file).
+def select_returns(parsed: Sequence[ParsedReturn], found: Mapping[str, Sequence[Finding]],
+                   rejected_lines: Mapping[str, int]) -> Selection:
+    """Give every return its status, from the findings of the earlier stages (`found`, by file) and the number
+    of its lines the validation left out (`rejected_lines`, by file; absent means none).
 
     Among the returns of one project × period the highest version that is not rejected stands; identical
     copies are `Remplacée`; two different returns of the same highest version are both rejected as
@@ -67,11 +68,12 @@ def select_returns(parsed: Sequence[ParsedReturn], found: Mapping[str, Sequence[
                 added[q.file].append(q.finding("superseded-return", {"fichier": standing.file, "version": top}))
             remaining = tied[1:] + remaining
         if standing is not None:
-            has_rejected_lines = any(rejected_rows(standing, found.get(standing.file, ())).values())
+            has_rejected_lines = rejected_lines.get(standing.file, 0) > 0
             status[standing.file] = enums.RETENUE_AVEC_ANOMALIES if has_rejected_lines else enums.RETENUE
         for q in remaining:
             status[q.file] = enums.REMPLACEE
-    records = tuple(_record(p, status[p.file], [*found.get(p.file, ()), *added[p.file]]) for p in parsed)
+    records = tuple(_record(p, status[p.file], [*found.get(p.file, ()), *added[p.file]], rejected_lines.get(p.file, 0))
+                    for p in parsed)
     return Selection(records, tuple(f for p in parsed for f in added[p.file]))
 
 

@@ -54,6 +54,15 @@ class Validated:
     lines: TypedLines
     findings: tuple[Finding, ...]
 
+    def rejected_lines(self) -> dict[str, int]:
+        """Lines left out, by file: counted once on the concatenated frames, from their `REJECTED` flags."""
+        counts: dict[str, int] = {}
+        for key in SCHEMAS:
+            frame = self.lines[key]
+            for file, n in frame.loc[frame[REJECTED], FILE].value_counts().items():
+                counts[str(file)] = counts.get(str(file), 0) + int(n)
+        return counts
+
 
 def validate_returns(parsed: Sequence[ParsedReturn]) -> Validated:
     """Check every line of every return. The typed lines of each table sheet come back concatenated
@@ -166,7 +175,7 @@ def _cumulative_ej_rule(df: pd.DataFrame, by_file: dict[str, ParsedReturn]) -> l
     return out
 
 
-def rejected_rows(p: ParsedReturn, findings: Iterable[Finding]) -> dict[str, set[int]]:
+def _rejected_rows(p: ParsedReturn, findings: Iterable[Finding]) -> dict[str, set[int]]:
     """Rows of a return left out by its line-level blocking findings, by sheet key."""
     names = {v: k for k, v in p.sheet_names.items()}
     out: dict[str, set[int]] = {}
@@ -190,7 +199,7 @@ def _mark_rejected(frames: Mapping[str, pd.DataFrame], by_file: Mapping[str, Par
     mine: dict[str, list[Finding]] = {}
     for f in found:
         mine.setdefault(f.file, []).append(f)
-    rejected = {name: rejected_rows(p, [*p.findings, *mine.get(name, [])]) for name, p in by_file.items()}
+    rejected = {name: _rejected_rows(p, [*p.findings, *mine.get(name, [])]) for name, p in by_file.items()}
     for key, df in frames.items():
         pairs = {(file, row) for file, sheets in rejected.items() for row in sheets.get(key, set())}
         flags = [(f, int(r)) in pairs for f, r in zip(df[FILE], df[ROW], strict=True)]

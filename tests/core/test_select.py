@@ -28,7 +28,7 @@ def _select(returns: list[ParsedReturn], *found: Finding) -> tuple[ReturnRecord,
     by_file: dict[str, list[Finding]] = {p.file: list(p.findings) for p in returns}
     for f in found:
         by_file[f.file].append(f)
-    return select_returns(returns, by_file).records
+    return select_returns(returns, by_file, {}).records
 
 
 def _status(returns: list[ParsedReturn], *found: Finding) -> dict[str, str]:
