@@ -51,8 +51,7 @@ def render_table(result: CheckResult) -> str:
         lines.append("")
         lines.append(f"{r.file} — {r.status} — lignes lues {r.lines_read}, retenues {r.lines_kept}, "
                      f"rejetées {r.lines_rejected}")
-        findings = _findings_of(r)
-        lines.append(render_findings(findings) if findings else "  Aucune anomalie.")
+        lines.append(render_findings(r.findings) if r.findings else "  Aucune anomalie.")
     return "\n".join(lines).lstrip("\n")
 
 
