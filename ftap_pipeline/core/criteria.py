@@ -22,6 +22,7 @@ from ftap_pipeline.contract.schemas import ConsommationSchema, EconomiesSchema, 
 from ftap_pipeline.core.imputation import CODES, expected_code, mismatches
 from ftap_pipeline.core.parsing import format_eur
 from ftap_pipeline.core.period import add_months
+from ftap_pipeline.core.roi import forecast_roi
 
 
 def check_imputation(consommation: DataFrame[ConsommationSchema], by_file: Mapping[str, ParsedReturn],
@@ -52,21 +53,6 @@ def kept_by_file(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def _kept(split: Mapping[str, pd.DataFrame], like: pd.DataFrame, file: str) -> pd.DataFrame:
     return split.get(file, like.iloc[0:0])
-
-
-def forecast_roi(p: ParsedReturn, financement: pd.DataFrame, economies: pd.DataFrame) -> float | None:
-    """Forecast ROI at 3 years: forecast perennial savings of the three years after the end of the
-    accompaniment, over the planned FTAP AE (contrat.md). Frames hold the kept lines of this return."""
-    fin = p.projet.fin
-    if fin is None:
-        return None
-    ftap_ae = float(financement[financement["financeur"] == enums.FTAP]["ae"].sum())
-    if ftap_ae <= 0:
-        return None
-    eco = economies
-    years = range(fin.year + 1, fin.year + 4)
-    savings = eco[(eco["statut"] == enums.PREVISIONNELLE) & (eco["perenne"] == enums.OUI) & eco["annee"].isin(years)]
-    return float(savings["montant"].sum()) / ftap_ae
 
 
 def check_criteria(parsed: Sequence[ParsedReturn], frames: TypedLines,
@@ -132,7 +118,7 @@ def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referent
         out.append(p.finding("criterion-cadrage-date", {"cadrage": f"{cadrage:%d/%m/%Y}", "debut": f"{debut:%d/%m/%Y}"},
                              value=f"{cadrage:%d/%m/%Y}", **_where(p, "date_cadrage")))
     if "economies" in p.sheet_names and "financement" in p.sheet_names:
-        roi = forecast_roi(p, fin, eco)
+        roi = forecast_roi(proj.fin, eco, fin)[0].value
         minimum = referentiel.parameter(ref.P_ROI)
         if roi is None:
             out.append(p.finding("criterion-not-assessable",

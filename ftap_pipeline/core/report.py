@@ -12,10 +12,10 @@ from ftap_pipeline.contract.columns import FILE, REJECTED
 from ftap_pipeline.contract.findings import Finding, Severity
 from ftap_pipeline.contract.labels import normalise_label
 from ftap_pipeline.contract.model import Projet, ReturnRecord
-from ftap_pipeline.core.figures import Figures, ReportScope
+from ftap_pipeline.core.figures import Figures
 from ftap_pipeline.core.report_spec import ColKind as K
 from ftap_pipeline.core.report_spec import SheetSpec, TableSpec, WorkbookSpec, cols
-from ftap_pipeline.core.roi import three_year_roi
+from ftap_pipeline.core.roi import project_roi
 
 A = K.AMOUNT
 
@@ -144,15 +144,14 @@ def portefeuille_table(figures: Figures) -> TableSpec:
             ind = ind[(ind[FILE] == p.file) & ~ind[REJECTED]]
             eco = frames["economies"]
             cons = frames["consommation"]
-            roi = three_year_roi(proj.fin,
-                                 eco[(eco[FILE] == p.file) & ~eco[REJECTED]],
-                                 cons[(cons[FILE] == p.file) & ~cons[REJECTED]], cutoff)
+            roi = project_roi(proj.fin, eco[(eco[FILE] == p.file) & ~eco[REJECTED]], fin,
+                              cons[(cons[FILE] == p.file) & ~cons[REJECTED]], cutoff)
             criteria = sorted({f.rule.title for f in record.findings if f.slug.startswith("criterion-")
                                and f.severity is Severity.AVERTISSEMENT})
             row.update({"Coût total (€)": total, "Part FTAP": ftap / total if total else None,
-                        "ROI à 3 ans": roi.official, "ROI à 3 ans (coût total)": roi.total_cost,
-                        "ROI prévisionnel à 3 ans": roi.forecast_official,
-                        "ROI prévisionnel (coût total)": roi.forecast_total_cost, "Note ROI": roi.note,
+                        "ROI à 3 ans": roi.realised_ftap.shown, "ROI à 3 ans (coût total)": roi.realised_total.shown,
+                        "ROI prévisionnel à 3 ans": roi.forecast_ftap.shown,
+                        "ROI prévisionnel (coût total)": roi.forecast_total.shown,
                         "Qualité de service améliorée": enums.OUI if improves(ind, enums.AXE_QUALITE) else enums.NON,
                         "Conditions de travail améliorées": enums.OUI if improves(ind, enums.AXE_TRAVAIL)
                         else enums.NON,
@@ -194,33 +193,6 @@ def synthese_facts(figures: Figures) -> tuple[tuple[str, object, K], ...]:
            ("CP Chorus sans année, hors suivi annuel (restitutions cumulées) (€)", undated_chorus[1], K.AMOUNT))
           if undated_chorus else ()),
     )
-
-
-def feedback_workbook(porteur: str, records: Sequence[ReturnRecord], scope: ReportScope,
-                      discrepancies: pd.DataFrame | None = None) -> WorkbookSpec:
-    """The porteur's own workbook: a summary on top, then each finding with its cell and what to do."""
-    findings = [f for r in records for f in r.findings]
-    bloquant = sum(1 for f in findings if f.severity is Severity.BLOQUANT)
-    warnings = sum(1 for f in findings if f.severity is Severity.AVERTISSEMENT)
-    facts: list[tuple[str, object, K]] = [("Porteur", porteur, K.TEXT), ("Période", str(scope.period), K.TEXT),
-                                          ("Remontées examinées", len(records), K.INT),
-                                          ("Anomalies bloquantes", bloquant, K.INT),
-                                          ("Avertissements", warnings, K.INT)]
-    facts += [(f"{r.file}", f"{r.status} — {r.lines_kept}/{r.lines_read} lignes retenues", K.TEXT) for r in records]
-    sheet = SheetSpec("Retour", facts=tuple(facts),
-                      intro="Retour de la DITP sur vos remontées FTAP : corrigez les cellules indiquées puis renvoyez "
-                            "le fichier avec un numéro de version supérieur.",
-                      tables=(TableSpec("Anomalies", ANOMALIES_COLUMNS, _finding_rows(findings),
-                                        title="Anomalies, par remontée, feuille et cellule"),
-                              remontees_table(records)))
-    sheets = [sheet]
-    if discrepancies is not None and not discrepancies.empty:
-        table = rapprochement_table(discrepancies)
-        sheets.append(SheetSpec("Rapprochement Chorus", tables=(table,),
-                                intro="EJ de vos projets dont la déclaration ne concorde pas avec Chorus : vérifiez les "
-                                      "montants déclarés et l'imputation dans Chorus."))
-    return WorkbookSpec(title=f"Retour sur les remontées FTAP — {porteur} — {scope.period}", sheets=tuple(sheets),
-                        created=scope.cutoff, subject="Anomalies des remontées FTAP")
 
 
 def rapprochement_table(rapprochement: pd.DataFrame) -> TableSpec:

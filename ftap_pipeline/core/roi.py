@@ -1,14 +1,16 @@
-"""Return on investment at three years (§3), as contrat.md defines it.
+"""Return on investment at three years (§3), with the one definition of contrat.md.
 
-Realised perennial savings of the three calendar years after the end of the accompaniment, over the CP
-paid: FTAP CP only (the official ratio) and all CP (FTAP and co-financing, the total public cost the
-Cour des comptes used). Until those three years are over the realised figure is "trop récent", and the
-same formula on the forecast savings is shown instead.
+Window: the three calendar years after the year of `Fin de l'accompagnement`. Numerator: the perennial
+savings of the window in the project's standing return (`Réalisée` for the realised ratio, `Prévisionnelle`
+for the forecast). Denominators: the FTAP money (the official ratio) and all financers' (the total public
+cost the Cour des comptes used) — CP paid for the realised ratio, planned AE (`Financement`) for the
+forecast. The same figure serves the §4.3 check on a return, `Portefeuille` and `Indicateurs`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,33 +18,107 @@ import pandas as pd
 from ftap_pipeline.contract import enums
 
 TOO_RECENT = "trop récent"
+NOT_COMPUTABLE = "non calculable"
+WINDOW_YEARS = 3
 
 
 @dataclass(frozen=True)
-class Roi:
-    official: float | None = None
-    total_cost: float | None = None
-    forecast_official: float | None = None
-    forecast_total_cost: float | None = None
+class Ratio:
+    """One ratio with its parts, so a portfolio can sum numerators and denominators."""
+
+    numerator: float
+    denominator: float
+    #: None when the ratio does not exist; `note` then says why (`trop récent`, `non calculable`).
+    value: float | None
     note: str = ""
 
+    @property
+    def shown(self) -> float | str:
+        """What a sheet shows: the number, or the text that says why there is none (never 0 or infinite)."""
+        return self.value if self.value is not None else self.note
 
-def _ratio(num: float, den: float) -> float | None:
-    return round(num / den, 4) if den > 0 else None
+
+def ratio(numerator: float, denominator: float, note_if_none: str = NOT_COMPUTABLE) -> Ratio:
+    if denominator > 0:
+        return Ratio(numerator, denominator, numerator / denominator)
+    return Ratio(numerator, denominator, None, note_if_none)
 
 
-def three_year_roi(fin: dt.date | None, economies: pd.DataFrame, consommation: pd.DataFrame, cutoff: dt.date) -> Roi:
-    """ROI of one project from the kept lines of its standing return."""
+@dataclass(frozen=True)
+class ProjectRoi:
+    forecast_ftap: Ratio
+    forecast_total: Ratio
+    realised_ftap: Ratio
+    realised_total: Ratio
+
+
+def window(fin: dt.date | None) -> tuple[int, ...] | None:
+    """The three calendar years that follow the year the accompaniment ends."""
+    return None if fin is None else tuple(fin.year + i for i in range(1, WINDOW_YEARS + 1))
+
+
+def window_over(fin: dt.date | None, cutoff: dt.date) -> bool:
+    """The window is over once the cut-off is after 31 December of its last year."""
+    years = window(fin)
+    return years is not None and cutoff > dt.date(years[-1], 12, 31)
+
+
+def perennial_savings(economies: pd.DataFrame, fin: dt.date | None, statut: str) -> float:
+    years = window(fin)
+    if years is None or economies.empty:
+        return 0.0
+    rows = economies[(economies["perenne"] == enums.OUI) & economies["annee"].isin(years)
+                     & (economies["statut"] == statut)]
+    return float(rows["montant"].sum())
+
+
+def forecast_roi(fin: dt.date | None, economies: pd.DataFrame, financement: pd.DataFrame) -> tuple[Ratio, Ratio]:
+    """Forecast ratios (FTAP, total cost): forecast perennial savings over the planned AE."""
     if fin is None:
-        return Roi(note="fin de l'accompagnement inconnue")
-    years = [fin.year + 1, fin.year + 2, fin.year + 3]
-    perennial = economies[(economies["perenne"] == enums.OUI) & economies["annee"].isin(years)]
-    realised = float(perennial[perennial["statut"] == enums.REALISEE]["montant"].sum())
-    forecast = float(perennial[perennial["statut"] == enums.PREVISIONNELLE]["montant"].sum())
-    cp_ftap = float(consommation[consommation["financeur"] == enums.FTAP]["cp"].sum())
-    cp_all = float(consommation["cp"].sum())
-    forecast_official, forecast_total = _ratio(forecast, cp_ftap), _ratio(forecast, cp_all)
-    if cutoff < dt.date(years[-1], 12, 31):
-        return Roi(note=TOO_RECENT, forecast_official=forecast_official, forecast_total_cost=forecast_total)
-    return Roi(official=_ratio(realised, cp_ftap), total_cost=_ratio(realised, cp_all),
-               forecast_official=forecast_official, forecast_total_cost=forecast_total)
+        none = Ratio(0.0, 0.0, None, NOT_COMPUTABLE)
+        return none, none
+    savings = perennial_savings(economies, fin, enums.PREVISIONNELLE)
+    planned_ftap = float(financement[financement["financeur"] == enums.FTAP]["ae"].sum()) if not financement.empty else 0.0
+    planned_all = float(financement["ae"].sum()) if not financement.empty else 0.0
+    return ratio(savings, planned_ftap), ratio(savings, planned_all)
+
+
+def realised_roi(fin: dt.date | None, economies: pd.DataFrame, consommation: pd.DataFrame,
+                 cutoff: dt.date) -> tuple[Ratio, Ratio]:
+    """Realised ratios (FTAP, total cost): realised perennial savings over the CP paid, all exercices.
+
+    They exist only once the window is over at the cut-off; before that they are `trop récent`."""
+    if fin is None:
+        none = Ratio(0.0, 0.0, None, NOT_COMPUTABLE)
+        return none, none
+    savings = perennial_savings(economies, fin, enums.REALISEE)
+    paid_ftap = float(consommation[consommation["financeur"] == enums.FTAP]["cp"].sum()) if not consommation.empty else 0.0
+    paid_all = float(consommation["cp"].sum()) if not consommation.empty else 0.0
+    if not window_over(fin, cutoff):
+        return Ratio(savings, paid_ftap, None, TOO_RECENT), Ratio(savings, paid_all, None, TOO_RECENT)
+    return ratio(savings, paid_ftap), ratio(savings, paid_all)
+
+
+def project_roi(fin: dt.date | None, economies: pd.DataFrame, financement: pd.DataFrame,
+                consommation: pd.DataFrame, cutoff: dt.date) -> ProjectRoi:
+    """The four ratios of one project, from the kept lines of its standing return."""
+    forecast_ftap, forecast_total = forecast_roi(fin, economies, financement)
+    realised_ftap, realised_total = realised_roi(fin, economies, consommation, cutoff)
+    return ProjectRoi(forecast_ftap, forecast_total, realised_ftap, realised_total)
+
+
+@dataclass(frozen=True)
+class PortfolioRatio:
+    """Σ numerators ÷ Σ denominators over the projects whose ratio exists, and how many they are."""
+
+    value: float | None
+    projects: int
+    numerator: float
+    denominator: float
+
+
+def portfolio_ratio(ratios: Iterable[Ratio]) -> PortfolioRatio:
+    existing = [r for r in ratios if r.value is not None]
+    num = sum(r.numerator for r in existing)
+    den = sum(r.denominator for r in existing)
+    return PortfolioRatio(num / den if den > 0 else None, len(existing), num, den)

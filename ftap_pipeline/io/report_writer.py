@@ -7,7 +7,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ftap_pipeline.core.assemble import EXPORTS_DIR, FEEDBACK_DIR, Report
+from ftap_pipeline.core.assemble import EXPORTS_DIR, Report
+from ftap_pipeline.core.feedback import FEEDBACK_DIR
 from ftap_pipeline.io.atomic import write_text
 from ftap_pipeline.io.csv_writer import write_csv
 from ftap_pipeline.io.excel_writer import write_workbook
