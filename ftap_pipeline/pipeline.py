@@ -45,7 +45,7 @@ class RunConfig:
 
     @classmethod
     def committee(cls, inputs: Path, outputs: Path, day: dt.date, workers: int = 2) -> RunConfig:
-        return cls(inputs, outputs, ReportScope.committee(day), workers)
+        return cls(inputs, outputs, ReportScope.committee_of(day), workers)
 
     @property
     def out_dir(self) -> Path:

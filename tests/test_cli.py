@@ -50,8 +50,11 @@ def test_check_gives_the_central_runs_verdict(demo_run: Path, capsys: pytest.Cap
     mine = json.loads(capsys.readouterr().out)["fichiers"][0]
     wb = openpyxl.load_workbook(demo_run / "FTAP_suivi_2025-T2.xlsx")
     ws = wb["Anomalies"]
-    rows = list(ws.iter_rows(min_row=4, values_only=True))
-    central = sorted((r[2], r[5], r[7]) for r in rows if r[0] == name and r[6] == "Bloquant")
+    top = ws[ws.tables["Anomalies"].ref.split(":")[0]].row
+    header, *rows = list(ws.iter_rows(min_row=top, values_only=True))
+    col = {h: i for i, h in enumerate(header)}
+    central = sorted((r[col["Cellule"]], r[col["Règle"]], r[col["Message"]]) for r in rows
+                     if r[col["Fichier"]] == name and r[col["Gravité"]] == "Bloquant")
     assert sorted((a["cellule"], a["regle"], a["message"]) for a in mine["anomalies"]
                   if a["gravite"] == "Bloquant") == central
     assert len(central) == 6

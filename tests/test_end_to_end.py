@@ -229,11 +229,18 @@ def test_committee_run_cuts_every_input_at_its_date(tmp_path: Path) -> None:
     suivi = {(int(r["Année"]), r["Catégorie"]): float(r["Enveloppe AE (€)"]) for r in _rows(out / "suivi_ae_cp.csv")}
     assert suivi[(2025, "Expérimentation")] == 1_200_000  # the avenant of 2025-03-15 is not in force yet
     returns = _rows(out / "remontees.csv")
-    later = [r for r in returns if r["Période"] and r["Période"] >= "2025-T1"]
-    assert later
-    assert all(r["Statut"] == "Rejetée" for r in later)
+    # Returns dated after the committee are outside the run: in no table, named in the manifest only.
+    manifest = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
+    later = [e for e in manifest["entrees"] if e.get("statut") == "postérieure à la date d'arrêté"]
+    assert sorted({e["periode"] for e in later}) == ["2025-T1", "2025-T2"]
+    assert len(later) == 24
+    assert not {e["fichier"].removeprefix("remontees/") for e in later} & {r["Fichier"] for r in returns}
+    assert all(r["Période"] < "2025-T1" for r in returns if r["Période"])
     kept_periods = {r["Période"] for r in returns if r["Statut"].startswith("Retenue")}
     assert max(kept_periods) == "2024-T4"
+    facts = {r[0]: r[1] for r in openpyxl.load_workbook(path)["Synthèse"].iter_rows(values_only=True) if r[0]}
+    assert facts["Remontées postérieures à la date d'arrêté (hors rapport)"] == 24
+    assert facts["Rapport"] == "comité de pilotage du 14/03/2025"
 
 
 def test_rerun_replaces_stale_outputs(tmp_path: Path) -> None:
@@ -264,7 +271,7 @@ def test_undated_aife_extracts_are_reconciled_and_said_apart(tmp_path: Path) -> 
     shutil.copy(Path(__file__).parent / "fixtures" / "chorus" / "aife-ae.csv", inputs / "chorus")
     path = run_report(RunConfig.quarterly(inputs, tmp_path / "out", Period.parse("2025-T2")))
     facts = {r[0]: r[1] for r in openpyxl.load_workbook(path)["Synthèse"].iter_rows(values_only=True) if r[0]}
-    sans_annee = facts["AE Chorus sans année, hors suivi annuel (restitutions cumulées) (€)"]
+    sans_annee = facts["AE Chorus sans année, hors suivi annuel (€)"]
     assert isinstance(sans_annee, int | float)
     assert sans_annee > 0
     years = {r["Année"] for r in _rows(path.parent / "donnees" / "suivi_ae_cp.csv")}

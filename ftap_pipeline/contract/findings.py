@@ -70,7 +70,6 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "invalid-period": "{motif}",
     "invalid-situation-date": "{motif}",
     "situation-outside-period": "La date de situation {date} n'est pas dans le trimestre {periode} ({debut} – {fin}).",
-    "situation-after-cutoff": "La date de situation {date} est postérieure à la date d'arrêté du rapport ({arrete}).",
     "ambiguous-version": "Plusieurs remontées de version {version} et de contenu différent pour ce projet et cette période "
                          "({fichiers}) : aucune ne peut être retenue.",
     "superseded-return": "Remplacée par {fichier} (version {version}).",
@@ -171,8 +170,6 @@ RULES: Final[dict[str, Rule]] = {
            "Indiquez la date de situation au format jj/mm/aaaa, normalement le dernier jour du trimestre."),
         _r("situation-outside-period", B, RET, "Date de situation hors de la période",
            "La date de situation doit tomber dans le trimestre déclaré : corrigez l'une ou l'autre."),
-        _r("situation-after-cutoff", B, RET, "Date de situation postérieure à la date d'arrêté",
-           "Cette remontée concerne une période postérieure à celle traitée ; elle sera prise en compte le moment venu."),
         _r("ambiguous-version", B, RET, "Deux remontées de même version et de contenu différent",
            "Indiquez laquelle fait foi en renvoyant la bonne avec un numéro de version supérieur."),
         _r("superseded-return", I, NONE, "Remontée remplacée",

@@ -6,15 +6,19 @@ porteur's workbook is for, the manifest); the pipeline only reads before and wri
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import pandas as pd
 
 from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core import report as rpt
-from ftap_pipeline.core.assess import Assessment
+from ftap_pipeline.core.assess import Assessment, assess_parsed
+from ftap_pipeline.core.evolutions import evolutions_table
 from ftap_pipeline.core.feedback import Feedback, feedback_workbooks, porteur_key
-from ftap_pipeline.core.figures import ReportScope, compute_figures
+from ftap_pipeline.core.figures import Figures, ReportScope, compute_figures
 from ftap_pipeline.core.manifest import Manifest, manifest_of
 from ftap_pipeline.core.report_spec import TableSpec, WorkbookSpec
 
@@ -43,11 +47,27 @@ def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[
              scope: ReportScope, versions: Mapping[str, str]) -> Report:
     """Reconcile and lay out every output. `versions` are the software versions the manifest records."""
     figures = compute_figures(assessment, referentiel, chorus, scope)
-    manifest = manifest_of(assessment.records, chorus, referentiel, scope, versions)
-    workbook = rpt.consolidated_workbook(figures, manifest.lines())
+    manifest = manifest_of(assessment.records, assessment.later, chorus, referentiel, scope, versions)
+    workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes_since_previous(figures, chorus))
     exports = tuple((f"{EXPORTS_DIR}/{t.csv}", t) for t in workbook.tables() if t.csv)
     return Report(scope=scope, workbook_path=f"FTAP_suivi_{scope.label}.xlsx", workbook=workbook,
                   feedback=feedback_workbooks(figures), exports=exports, manifest=manifest)
+
+
+def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]) -> pd.DataFrame | None:
+    """`Évolutions`: the same assessment and figures at the previous cut-off, compared with these.
+
+    None when there is nothing to compare with: the first committee, or no return dated by the previous
+    cut-off."""
+    referentiel = figures.referentiel
+    comites = [d for d in referentiel.comites["date"] if isinstance(d, dt.date)] if not referentiel.comites.empty else []
+    previous_scope = figures.scope.previous(comites)
+    if previous_scope is None:
+        return None
+    before = assess_parsed(figures.assessment.parsed, referentiel, previous_scope.cutoff)
+    if not before.records:
+        return None
+    return evolutions_table(figures, compute_figures(before, referentiel, chorus, previous_scope))
 
 
 __all__ = ["Feedback", "Report", "assemble", "porteur_key"]

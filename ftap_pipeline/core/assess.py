@@ -25,6 +25,9 @@ class Assessment:
     records: tuple[ReturnRecord, ...]
     #: Typed lines of each table sheet across all returns, with `REJECTED`.
     frames: TypedLines
+    #: Returns whose `Date de situation` is after the cut-off: outside the run, neither kept nor rejected,
+    #: named only in the manifest (remontee-v1, "Which return stands").
+    later: tuple[ParsedReturn, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -41,14 +44,34 @@ def _by_file(parsed: Sequence[ParsedReturn], *stages: Iterable[Finding]) -> dict
     return out
 
 
+def parse_returns(inputs: Sequence[ReturnInput]) -> tuple[ParsedReturn, ...]:
+    """Every file parsed; an unreadable one becomes a return with its reason (it will be rejected)."""
+    return tuple(parse_return(i.workbook, i.file, i.sha256) if i.workbook is not None else unreadable_return(i)
+                 for i in inputs)
+
+
+def after_cutoff(p: ParsedReturn, cutoff: dt.date | None) -> bool:
+    situation = p.projet.date_situation
+    return cutoff is not None and situation is not None and situation > cutoff
+
+
 def assess_returns(inputs: Sequence[ReturnInput], referentiel: Referentiel | None,
                    cutoff: dt.date | None) -> Assessment:
     """Parse, check and select every return. An unreadable file is a rejected return."""
-    parsed = tuple(parse_return(i.workbook, i.file, i.sha256) if i.workbook is not None else unreadable_return(i)
-                   for i in inputs)
+    return assess_parsed(parse_returns(inputs), referentiel, cutoff)
+
+
+def assess_parsed(every: Sequence[ParsedReturn], referentiel: Referentiel | None,
+                  cutoff: dt.date | None) -> Assessment:
+    """Check and select the parsed returns as of the cut-off (None: no cut-off, as in `ftap check`).
+
+    Returns dated after the cut-off are set apart before any rule runs, so that a rerun at an old cut-off
+    gives the same statuses whatever arrived since (a later version cannot replace an earlier one)."""
+    later = tuple(p for p in every if after_cutoff(p, cutoff))
+    parsed = tuple(p for p in every if not after_cutoff(p, cutoff))
     known = referentiel.project_ids if referentiel is not None else None
     readable = [p for p in parsed if p.readable]
-    projet = [f for p in readable for f in check_projet(p, known_projects=known, cutoff=cutoff)]
+    projet = [f for p in readable for f in check_projet(p, known_projects=known)]
     validated = validate_returns(parsed)
     frames = validated.lines
     by_file = {p.file: p for p in parsed}
@@ -59,4 +82,4 @@ def assess_returns(inputs: Sequence[ReturnInput], referentiel: Referentiel | Non
     # The order of the stages is the order of a return's findings before sorting (ties keep it).
     found = _by_file(parsed, projet, validated.findings, imputation, gaps, criteria)
     selection = select_returns(parsed, found, validated.rejected_lines())
-    return Assessment(parsed=parsed, records=selection.records, frames=frames)
+    return Assessment(parsed=parsed, records=selection.records, frames=frames, later=later)

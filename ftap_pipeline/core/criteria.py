@@ -78,6 +78,16 @@ def _where(p: ParsedReturn, key: str) -> dict[str, object]:
             "field": layout.PROJET.field(key).label}
 
 
+def _column_cells(p: ParsedReturn, sheet_key: str, field_key: str, rows: pd.Series) -> str:
+    """A column's cells over the lines a criterion sums (`Financement!F2:F9`), so the porteur sees where it comes
+    from; empty when there is no such line or column."""
+    letter = p.columns.get(sheet_key, {}).get(field_key, "")
+    if rows.empty or not letter:
+        return ""
+    first, last = int(rows.min()), int(rows.max())
+    return p.cell(sheet_key, first, field_key) + (f":{letter}{last}" if last > first else "")
+
+
 def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referentiel: Referentiel) -> list[Finding]:
     out: list[Finding] = []
     proj = p.projet
@@ -86,7 +96,8 @@ def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referent
         cofin = float(fin[fin["financeur"].isin(enums.CO_FINANCEURS)]["ae"].sum())
         cap = referentiel.parameter(ref.P_PLAFOND)
         share = referentiel.parameter(ref.P_COFINANCEMENT)
-        where = {"sheet": p.sheet_names["financement"], "cell": f"{p.sheet_names['financement']}!A1"}
+        where = {"sheet": p.sheet_names["financement"], "cell": _column_cells(p, "financement", "ae", fin[ROW]),
+                 "field": layout.FINANCEMENT.field("ae").label}
         if total >= cap:
             out.append(p.finding("criterion-cost-cap", {"cout": format_eur(total), "plafond": format_eur(cap)},
                                  value=format_eur(total), **where))
@@ -127,7 +138,9 @@ def _criteria_of(p: ParsedReturn, fin: pd.DataFrame, eco: pd.DataFrame, referent
         elif roi < minimum:
             shown, floor = f"{roi:.2f}".replace(".", ","), f"{minimum:g}".replace(".", ",")
             out.append(p.finding("criterion-roi", {"roi": shown, "minimum": floor}, value=f"{roi:.4f}",
-                                 sheet=p.sheet_names["economies"]))
+                                 sheet=p.sheet_names["economies"], field=layout.ECONOMIES.field("montant").label,
+                                 cell=_column_cells(p, "economies", "montant", eco[
+                                     (eco["statut"] == enums.PREVISIONNELLE) & (eco["perenne"] == enums.OUI)][ROW])))
     else:
         out.append(p.finding("criterion-not-assessable",
                              {"motif": "Sans feuilles Économies et Financement, le ROI prévisionnel n'est pas évalué."},

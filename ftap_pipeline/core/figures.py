@@ -17,10 +17,16 @@ from ftap_pipeline.contract.model import ChorusRestitution, ReturnRecord
 from ftap_pipeline.contract.referentiel import P_TOLERANCE, Referentiel
 from ftap_pipeline.core.assess import Assessment
 from ftap_pipeline.core.chorus import normalise_movements
+from ftap_pipeline.core.criteria import kept_by_file
+from ftap_pipeline.core.economies import economies_table, first_kept_returns
+from ftap_pipeline.core.indicateurs import indicateurs_table
 from ftap_pipeline.core.period import Period
+from ftap_pipeline.core.planning import planning_table
+from ftap_pipeline.core.portefeuille import ProjectFigures, project_figures
 from ftap_pipeline.core.rapprochement import chorus_totals, reconcile_ejs
 from ftap_pipeline.core.select import missing_returns, standing_returns
-from ftap_pipeline.core.suivi import declared_lines, suivi_aecp, suivi_tranches, tableau_financement
+from ftap_pipeline.core.suivi import declared_lines, suivi_aecp, suivi_tranches
+from ftap_pipeline.core.tableau import TableauFinancement, tableau_financement
 
 
 @dataclass(frozen=True)
@@ -30,15 +36,31 @@ class ReportScope:
     period: Period
     cutoff: dt.date
     label: str  # `2025-T2` or `comite-2025-03-14`
+    committee: bool = False
 
     @classmethod
     def quarterly(cls, period: Period) -> ReportScope:
         return cls(period, period.last_day, str(period))
 
     @classmethod
-    def committee(cls, day: dt.date) -> ReportScope:
+    def committee_of(cls, day: dt.date) -> ReportScope:
         """The data as of a steering committee: cut at its date; the period expected is the last finished one."""
-        return cls(Period.last_finished(day), day, f"comite-{day.isoformat()}")
+        return cls(Period.last_finished(day), day, f"comite-{day.isoformat()}", committee=True)
+
+    @property
+    def title(self) -> str:
+        """How the report names what it covers: the quarter, or the committee it is for."""
+        if self.committee:
+            return f"comité de pilotage du {self.cutoff:%d/%m/%Y}"
+        return f"trimestre {self.period}"
+
+    def previous(self, comites: Sequence[dt.date]) -> ReportScope | None:
+        """The cut-off `Évolutions` compares with: the previous quarter, or the previous committee of the
+        référentiel's `Comités` (None for the first one)."""
+        if not self.committee:
+            return ReportScope.quarterly(self.period.previous())
+        earlier = sorted(d for d in comites if d < self.cutoff)
+        return ReportScope.committee_of(earlier[-1]) if earlier else None
 
 
 @dataclass(frozen=True)
@@ -62,10 +84,14 @@ class Figures:
     missing: tuple[Finding, ...]
     suivi: pd.DataFrame
     tranches: pd.DataFrame
-    tableau: pd.DataFrame
+    tableau: TableauFinancement
     chorus: ChorusFigures | None
     #: Findings on the restitutions and on the reconciliation (no return holds them).
     chorus_findings: tuple[Finding, ...]
+    projects: Mapping[str, ProjectFigures]
+    economies: pd.DataFrame
+    indicateurs: pd.DataFrame
+    planning: pd.DataFrame
 
     @property
     def missing_projects(self) -> frozenset[str]:
@@ -79,7 +105,7 @@ def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Se
     standing = standing_returns(assessment.records, cutoff)
     parsed = {p.file: p for p in assessment.parsed}
     starts = {pid: parsed[r.file].projet.debut for pid, r in standing.items()}
-    missing = missing_returns(assessment.records, referentiel.projets, starts, scope.period, cutoff)
+    missing = missing_returns(assessment.records, referentiel.projets, starts, scope.period)
     declared = declared_lines(assessment.frames.consommation, standing, referentiel.nomenclature)
     chorus_findings = [f for c in chorus for f in c.findings]
     figures: ChorusFigures | None = None
@@ -91,11 +117,21 @@ def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Se
         totals = chorus_totals(movements, declared)
         figures = ChorusFigures(rapprochement, _undated(totals))
     suivi = suivi_aecp(declared, referentiel, cutoff, totals)
+    tranches = suivi_tranches(suivi, referentiel, cutoff)
+    frames = assessment.frames
+    sheets = ("financement", "consommation", "economies", "indicateurs")
+    kept = {sheet: kept_by_file(frames[sheet]) for sheet in sheets}
+    empty = {sheet: frames[sheet].iloc[0:0] for sheet in sheets}
+    projects = project_figures(standing, parsed, kept, empty, cutoff)
+    economies = economies_table(standing, first_kept_returns(assessment.records, cutoff), kept["economies"],
+                                referentiel.economies_reference, cutoff)
+    facts = {pid: f.facts for pid, f in projects.items()}
     return Figures(
         assessment=assessment, referentiel=referentiel, scope=scope, standing=standing, missing=tuple(missing),
-        suivi=suivi, tranches=suivi_tranches(suivi, referentiel, cutoff),
-        tableau=tableau_financement(declared, referentiel, cutoff), chorus=figures,
-        chorus_findings=tuple(chorus_findings),
+        suivi=suivi, tranches=tranches, tableau=tableau_financement(declared, referentiel, cutoff), chorus=figures,
+        chorus_findings=tuple(chorus_findings), projects=projects, economies=economies,
+        indicateurs=indicateurs_table(suivi, tranches, economies, facts, referentiel, cutoff),
+        planning=planning_table(referentiel.projets, {pid: f.parsed.projet for pid, f in projects.items()}, cutoff),
     )
 
 

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 from ftap_pipeline import __version__
 from ftap_pipeline.contract import inbox
-from ftap_pipeline.contract.model import ChorusRestitution, ReturnRecord
+from ftap_pipeline.contract.model import ChorusRestitution, ParsedReturn, ReturnRecord
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.figures import ReportScope
+
+#: The fate of a return dated after the cut-off (remontee-v1): in the manifest, in no table.
+LATER_STATUS = "postérieure à la date d'arrêté"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class InputEntry:
     feuille: str = ""
     #: A return's fate.
     record: ReturnRecord | None = None
+    #: A return dated after the cut-off: outside the run (project, period), named here only.
+    later: tuple[str | None, str | None] | None = None
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {"fichier": self.fichier, "sha256": self.sha256}
@@ -35,6 +40,8 @@ class InputEntry:
             out["format"] = self.format
         if self.feuille:
             out["feuille"] = self.feuille
+        if self.later is not None:
+            out.update({"statut": LATER_STATUS, "projet": self.later[0], "periode": self.later[1]})
         r = self.record
         if r is not None:
             out.update({"statut": r.status, "projet": r.project_id, "periode": r.period, "lignes_lues": r.lines_read,
@@ -58,20 +65,30 @@ class Manifest:
                 "referentiel": {"fichier": self.referentiel_file, "sha256": self.referentiel_sha256},
                 "entrees": [e.as_json() for e in self.entries], "versions": dict(self.versions)}
 
+    @property
+    def run_entries(self) -> tuple[InputEntry, ...]:
+        """The inputs the run used: the returns dated after the cut-off are left out of the workbook, so that
+        a rerun at an old cut-off gives the same workbook whatever arrived since."""
+        return tuple(e for e in self.entries if e.later is None)
+
     def lines(self) -> tuple[tuple[str, str], ...]:
         """The same facts as (label, value) lines, for the workbook's `À propos` sheet."""
         lines = [("Rapport", self.scope.label), ("Date d'arrêté", self.scope.cutoff.isoformat()),
                  ("Version du pipeline", self.pipeline_version),
                  ("Référentiel", f"{self.referentiel_file} (SHA-256 {self.referentiel_sha256})"),
-                 ("Fichiers en entrée", str(len(self.entries)))]
-        lines += [(f"Entrée : {e.fichier}", f"SHA-256 {e.sha256}") for e in self.entries]
+                 ("Fichiers en entrée", str(len(self.run_entries)))]
+        lines += [(f"Entrée : {e.fichier}", f"SHA-256 {e.sha256}") for e in self.run_entries]
         lines += [(f"Version de {k}", v) for k, v in self.versions]
         return tuple(lines)
 
 
-def manifest_of(records: Sequence[ReturnRecord], chorus: Sequence[ChorusRestitution], referentiel: Referentiel,
-                scope: ReportScope, versions: Mapping[str, str]) -> Manifest:
+def manifest_of(records: Sequence[ReturnRecord], later: Sequence[ParsedReturn], chorus: Sequence[ChorusRestitution],
+                referentiel: Referentiel, scope: ReportScope, versions: Mapping[str, str]) -> Manifest:
     entries = [InputEntry(f"{inbox.RETURNS_DIR}/{r.file}", r.sha256, record=r) for r in records]
+    if later:
+        entries += [InputEntry(f"{inbox.RETURNS_DIR}/{p.file}", p.sha256, later=(p.projet.project_id, p.projet.period))
+                    for p in later]
+        entries.sort(key=lambda e: e.fichier)
     entries += [InputEntry(f"{inbox.CHORUS_DIR}/{c.file}", c.sha256, chorus=True, format=c.layout,
                            feuille=c.sheet) for c in chorus]
     entries.append(InputEntry(inbox.REFERENCE_FILE, referentiel.sha256))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Set
 
 from ftap_pipeline.contract import layout
@@ -19,7 +18,7 @@ def _where(p: ParsedReturn, key: str) -> dict[str, object]:
     return {"sheet": name, "cell": p.projet_cells.get(key, f"{name}!A1"), "field": layout.PROJET.field(key).label}
 
 
-def check_projet(p: ParsedReturn, *, known_projects: Set[str] | None, cutoff: dt.date | None) -> list[Finding]:
+def check_projet(p: ParsedReturn, *, known_projects: Set[str] | None) -> list[Finding]:
     """The `Projet` findings of one return. `known_projects` None means: no référentiel to check against."""
     if "projet" not in p.sheet_names:
         return []  # already rejected for the missing sheet
@@ -49,10 +48,10 @@ def check_projet(p: ParsedReturn, *, known_projects: Set[str] | None, cutoff: dt
         out.append(p.finding("invalid-project-field",
                              {"motif": "La version doit être un entier supérieur ou égal à 1 ; la version 1 est retenue."},
                              value=str(version), **_where(p, "version")))
-    return out + _check_identity(p, known_projects, cutoff)
+    return out + _check_identity(p, known_projects)
 
 
-def _check_identity(p: ParsedReturn, known_projects: Set[str] | None, cutoff: dt.date | None) -> list[Finding]:
+def _check_identity(p: ParsedReturn, known_projects: Set[str] | None) -> list[Finding]:
     out: list[Finding] = []
     project_id = p.projet.project_id
     if project_id and known_projects is not None and project_id not in known_projects:
@@ -71,9 +70,5 @@ def _check_identity(p: ParsedReturn, known_projects: Set[str] | None, cutoff: dt
             out.append(p.finding("situation-outside-period",
                                  {"date": f"{situation:%d/%m/%Y}", "periode": period,
                                   "debut": f"{period.first_day:%d/%m/%Y}", "fin": f"{period.last_day:%d/%m/%Y}"},
-                                 value=shown, **_where(p, "date_situation")))
-        elif cutoff is not None and situation > cutoff:
-            out.append(p.finding("situation-after-cutoff",
-                                 {"date": f"{situation:%d/%m/%Y}", "arrete": f"{cutoff:%d/%m/%Y}"},
                                  value=shown, **_where(p, "date_situation")))
     return out

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ftap_pipeline.contract import enums, layout
-from ftap_pipeline.contract.columns import FILE, REJECTED
 from ftap_pipeline.contract.findings import Finding, Severity
 from ftap_pipeline.contract.labels import normalise_label
-from ftap_pipeline.contract.model import Projet, ReturnRecord
-from ftap_pipeline.core.figures import Figures
+from ftap_pipeline.contract.model import ReturnRecord
+from ftap_pipeline.core import secretariat_tables as st
+from ftap_pipeline.core.figures import Figures, ReportScope
 from ftap_pipeline.core.report_spec import ColKind as K
-from ftap_pipeline.core.report_spec import SheetSpec, TableSpec, WorkbookSpec, cols
-from ftap_pipeline.core.roi import project_roi
+from ftap_pipeline.core.report_spec import Column, Highlight, SheetSpec, TableSpec, Tone, WorkbookSpec, cols
+from ftap_pipeline.core.synthese import CHARTS, synthese_facts, synthese_tables
 
 A = K.AMOUNT
 
@@ -28,6 +28,8 @@ ANOMALIES_COLUMNS = cols(("Fichier", K.TEXT, 34), ("Feuille", K.TEXT, 14), ("Cel
                          ("Gravité", K.TEXT, 14), ("Message", K.TEXT, 70), ("Que faire", K.TEXT, 60),
                          ("Identifiant du projet", K.TEXT, 14))
 
+
+ANOMALIES_TABLE_COLUMNS = (*ANOMALIES_COLUMNS[:2], Column("Période", K.TEXT, 10), *ANOMALIES_COLUMNS[2:])
 
 _CELL = re.compile(r"^(?:(?P<sheet>.*)!)?(?P<col>[A-Z]+)(?P<row>\d+)")
 
@@ -43,11 +45,11 @@ def finding_sort_key(f: Finding) -> tuple[object, ...]:
     return (f.file, order, *position, f.slug)
 
 
-def _finding_rows(findings: Sequence[Finding]) -> pd.DataFrame:
+def _finding_rows(findings: Sequence[Finding], sort: bool = True) -> pd.DataFrame:
     rows = [{"Fichier": f.file, "Feuille": f.sheet, "Cellule": f.cell, "Champ": f.field, "Valeur lue": f.value,
              "Règle": f.slug, "Gravité": str(f.severity), "Message": f.message, "Que faire": f.action,
              "Identifiant du projet": f.project_id}
-            for f in sorted(findings, key=finding_sort_key)]
+            for f in (sorted(findings, key=finding_sort_key) if sort else findings)]
     return pd.DataFrame(rows, columns=[c.name for c in ANOMALIES_COLUMNS])
 
 
@@ -58,11 +60,19 @@ def remontees_table(records: Sequence[ReturnRecord]) -> TableSpec:
              "Anomalies": sum(1 for f in r.findings if f.severity is not Severity.INFORMATION),
              "Version": r.version, "Date de situation": r.date_situation, "Porteur du projet": r.porteur}
             for r in sorted(records, key=lambda r: r.file)]
-    return TableSpec("Remontees", REMONTEES_COLUMNS, pd.DataFrame(rows), csv="remontees.csv")
+    return TableSpec("Remontees", REMONTEES_COLUMNS, pd.DataFrame(rows), csv="remontees.csv",
+                     highlights=(Highlight(("Statut",), Tone.ALERT, (enums.REJETEE,)),
+                                 Highlight(("Statut",), Tone.WARNING, (enums.RETENUE_AVEC_ANOMALIES,))))
 
 
-def anomalies_table(findings: Sequence[Finding]) -> TableSpec:
-    return TableSpec("Anomalies", ANOMALIES_COLUMNS, _finding_rows(findings), csv="anomalies.csv")
+def anomalies_table(findings: Sequence[Finding], period: str) -> TableSpec:
+    """This period's anomalies first (earlier quarters' were answered then), each group by file and cell."""
+    ordered = sorted(findings, key=lambda f: (f.period not in (period, None, ""), finding_sort_key(f)))
+    rows = _finding_rows(ordered, sort=False)
+    rows.insert(2, "Période", [f.period or "" for f in ordered])
+    return TableSpec("Anomalies", ANOMALIES_TABLE_COLUMNS, rows, csv="anomalies.csv",
+                     highlights=(Highlight(("Gravité",), Tone.ALERT, (str(Severity.BLOQUANT),)),
+                                 Highlight(("Gravité",), Tone.WARNING, (str(Severity.AVERTISSEMENT),))))
 
 
 def suivi_table(suivi: pd.DataFrame, with_chorus: bool) -> TableSpec:
@@ -86,6 +96,7 @@ def suivi_table(suivi: pd.DataFrame, with_chorus: bool) -> TableSpec:
         df["Retraits Chorus (€)"] = suivi["retraits_chorus"]
         columns = columns + cols(("AE Chorus (€)", A), ("CP Chorus (€)", A), ("Retraits Chorus (€)", A))
     return TableSpec("SuiviAECP", columns, df, title="Consommation FTAP par année, catégorie et titre",
+                     highlights=(Highlight(("Alerte",)),),
                      csv="suivi_ae_cp.csv")
 
 
@@ -101,98 +112,8 @@ def tranches_table(tranches: pd.DataFrame) -> TableSpec:
                    ("Enveloppe AE (€)", A), ("Enveloppe CP (€)", A), ("AE engagées (€)", A), ("CP payés (€)", A),
                    ("Taux AE", K.RATE, 9), ("Taux CP", K.RATE, 9), ("Alerte", K.TEXT, 40))
     return TableSpec("SuiviTranches", columns, df, title="Consommation FTAP par année, face à la tranche décidée",
+                     highlights=(Highlight(("Alerte",)),),
                      csv="suivi_tranches.csv")
-
-
-def financement_table(tableau: pd.DataFrame) -> TableSpec:
-    columns: list[tuple[str, K, int]] = [("Catégorie", K.TEXT, 28), ("Ligne", K.TEXT, 40)]
-    columns += [(c, A, 16) for c in tableau.columns if c.startswith(("AE ", "CP "))]
-    columns += [("Source", K.TEXT, 30)]
-    return TableSpec("TableauFinancement", cols(*columns), tableau, csv="tableau_financement.csv",
-                     title="Tableau de financement du contrat (§2) et réalisé, programme 349")
-
-
-def improves(indicateurs: pd.DataFrame, axe: str) -> bool:
-    """At least one row of the axis with a measured value strictly better than its reference."""
-    rows = indicateurs[indicateurs["axe"] == axe]
-    up = (rows["sens"] == "Hausse") & (rows["valeur_mesuree"] > rows["valeur_reference"])
-    down = (rows["sens"] == "Baisse") & (rows["valeur_mesuree"] < rows["valeur_reference"])
-    return bool((up | down).any())
-
-
-def portefeuille_table(figures: Figures) -> TableSpec:
-    assessment, standing, cutoff = figures.assessment, figures.standing, figures.scope.cutoff
-    missing = figures.missing_projects
-    parsed = {p.file: p for p in assessment.parsed}
-    frames = assessment.frames
-    rows = []
-    for ref in figures.referentiel.projets.sort_values("project_id").itertuples():
-        record = standing.get(str(ref.project_id))
-        p = parsed.get(record.file) if record else None
-        proj = p.projet if p else Projet()
-        row: dict[str, object] = {"Identifiant du projet": ref.project_id, "Intitulé du projet": ref.intitule,
-                                  "Porteur du projet": ref.porteur, "Ministère": ref.ministere,
-                                  "Phase": proj.phase, "Début de l'accompagnement": proj.debut,
-                                  "Fin de l'accompagnement": proj.fin,
-                                  "Dernière remontée": record.period if record else None}
-        if p is not None and record is not None:
-            fin = frames["financement"]
-            fin = fin[(fin[FILE] == p.file) & ~fin[REJECTED]]
-            total = float(fin["ae"].sum())
-            ftap = float(fin[fin["financeur"] == enums.FTAP]["ae"].sum())
-            ind = frames["indicateurs"]
-            ind = ind[(ind[FILE] == p.file) & ~ind[REJECTED]]
-            eco = frames["economies"]
-            cons = frames["consommation"]
-            roi = project_roi(proj.fin, eco[(eco[FILE] == p.file) & ~eco[REJECTED]], fin,
-                              cons[(cons[FILE] == p.file) & ~cons[REJECTED]], cutoff)
-            criteria = sorted({f.rule.title for f in record.findings if f.slug.startswith("criterion-")
-                               and f.severity is Severity.AVERTISSEMENT})
-            row.update({"Coût total (€)": total, "Part FTAP": ftap / total if total else None,
-                        "ROI à 3 ans": roi.realised_ftap.shown, "ROI à 3 ans (coût total)": roi.realised_total.shown,
-                        "ROI prévisionnel à 3 ans": roi.forecast_ftap.shown,
-                        "ROI prévisionnel (coût total)": roi.forecast_total.shown,
-                        "Qualité de service améliorée": enums.OUI if improves(ind, enums.AXE_QUALITE) else enums.NON,
-                        "Conditions de travail améliorées": enums.OUI if improves(ind, enums.AXE_TRAVAIL)
-                        else enums.NON,
-                        "Critères §4.3": " ; ".join(criteria) if criteria else "Respectés",
-                        "Statut de la dernière remontée": record.status})
-        row["Remontée manquante"] = enums.OUI if ref.project_id in missing else enums.NON
-        rows.append(row)
-    columns = cols(("Identifiant du projet", K.TEXT, 14), ("Intitulé du projet", K.TEXT, 40),
-                   ("Porteur du projet", K.TEXT, 30), ("Ministère", K.TEXT, 20), ("Phase", K.TEXT, 14),
-                   ("Début de l'accompagnement", K.DATE, 14), ("Fin de l'accompagnement", K.DATE, 14),
-                   ("Dernière remontée", K.TEXT, 12), ("Coût total (€)", A), ("Part FTAP", K.RATE, 10),
-                   ("ROI à 3 ans", K.RATIO, 10), ("Qualité de service améliorée", K.TEXT, 12),
-                   ("Conditions de travail améliorées", K.TEXT, 12), ("Critères §4.3", K.TEXT, 50),
-                   ("Remontée manquante", K.TEXT, 12), ("Statut de la dernière remontée", K.TEXT, 22),
-                   ("ROI à 3 ans (coût total)", K.RATIO, 10), ("ROI prévisionnel à 3 ans", K.RATIO, 10),
-                   ("ROI prévisionnel (coût total)", K.RATIO, 10), ("Note ROI", K.TEXT, 14))
-    return TableSpec("Portefeuille", columns, pd.DataFrame(rows), csv="portefeuille.csv")
-
-
-def synthese_facts(figures: Figures) -> tuple[tuple[str, object, K], ...]:
-    records, suivi, scope = figures.assessment.records, figures.suivi, figures.scope
-    undated_chorus = figures.chorus.undated if figures.chorus else None
-    count = {s: sum(1 for r in records if r.status == s) for s in enums.RETURN_STATUSES}
-    year = scope.cutoff.year
-    this_year = suivi[suivi["annee"] == year]
-    return (
-        ("Période", str(scope.period), K.TEXT),
-        ("Date d'arrêté", scope.cutoff, K.DATE),
-        ("Remontées reçues", len(records), K.INT),
-        *((f"Remontées « {s} »", count[s], K.INT) for s in enums.RETURN_STATUSES),
-        ("Projets sans remontée retenue pour la période", len(figures.missing_projects), K.INT),
-        (f"Enveloppe AE FTAP {year} (€)", float(this_year["env_ae"].sum()), K.AMOUNT),
-        (f"AE FTAP engagées {year} (€)", float(this_year["ae"].sum()), K.AMOUNT),
-        (f"CP FTAP payés {year} (€)", float(this_year["cp"].sum()), K.AMOUNT),
-        ("AE FTAP engagées depuis le début (€)", float(suivi["ae"].sum() + suivi["retraits"].sum()), K.AMOUNT),
-        ("CP FTAP payés depuis le début (€)", float(suivi["cp"].sum()), K.AMOUNT),
-        ("Lignes en alerte (Suivi AE-CP)", int((suivi["alerte"] != "").sum()), K.INT),
-        *((("AE Chorus sans année, hors suivi annuel (restitutions cumulées) (€)", undated_chorus[0], K.AMOUNT),
-           ("CP Chorus sans année, hors suivi annuel (restitutions cumulées) (€)", undated_chorus[1], K.AMOUNT))
-          if undated_chorus else ()),
-    )
 
 
 def rapprochement_table(rapprochement: pd.DataFrame) -> TableSpec:
@@ -201,28 +122,58 @@ def rapprochement_table(rapprochement: pd.DataFrame) -> TableSpec:
                    ("Écart CP (€)", A), ("Statut", K.TEXT, 18), ("Porteur du projet", K.TEXT, 30),
                    ("Fournisseur", K.TEXT, 28), ("Reste à payer déclaré (€)", A), ("Reste à payer Chorus (€)", A),
                    ("Commentaire", K.TEXT, 50))
-    return TableSpec("Rapprochement", columns, rapprochement, csv="rapprochement.csv")
+    # Lines needing action first: every status but `Concordant`, in the order in which the rules apply.
+    order = {st_: i for i, st_ in enumerate(
+        [s_ for s_ in enums.RECONCILIATION_STATUSES if s_ != enums.CONCORDANT] + [enums.CONCORDANT])}
+    ranked = rapprochement.assign(_rank=rapprochement["Statut"].map(order)) if not rapprochement.empty else rapprochement
+    if not ranked.empty:
+        ranked = ranked.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+    problems = tuple(s_ for s_ in enums.RECONCILIATION_STATUSES if s_ not in (enums.CONCORDANT, enums.HORS_DISPOSITIF))
+    return TableSpec("Rapprochement", columns, ranked, csv="rapprochement.csv",
+                     highlights=(Highlight(("Statut",), Tone.ALERT, problems),
+                                 Highlight(("Statut",), Tone.WARNING, (enums.HORS_DISPOSITIF,))))
 
 
-def consolidated_workbook(figures: Figures, about: Sequence[tuple[str, str]]) -> WorkbookSpec:
-    """The secretariat's workbook; `about` are the run's facts (inputs, versions) for its last sheet."""
+def consolidated_workbook(figures: Figures, about: Sequence[tuple[str, str]],
+                          evolutions: pd.DataFrame | None) -> WorkbookSpec:
+    """The secretariat's workbook. `about` are the run's facts (inputs, versions) for its last sheet;
+    `evolutions` the changes since the previous cut-off (None: there is none to compare with)."""
     scope = figures.scope
+    title = f"Suivi FTAP — {scope.title}"
+    changes = evolutions if evolutions is not None else pd.DataFrame()
     sheets = [
-        SheetSpec("Synthèse", facts=synthese_facts(figures),
-                  intro=f"Suivi du dispositif FTAP « Lean management – services déconcentrés », programme 349, "
-                        f"arrêté au {scope.cutoff:%d/%m/%Y}."),
-        SheetSpec("Tableau de financement", tables=(financement_table(figures.tableau),)),
+        SheetSpec("Synthèse", facts=synthese_facts(figures), tables=synthese_tables(figures), charts=CHARTS,
+                  intro=f"Dispositif FTAP « Lean management – services déconcentrés », programme 349 : "
+                        f"{scope.title}, arrêté au {scope.cutoff:%d/%m/%Y}.", one_page=True),
+        SheetSpec("Évolutions", tables=(st.evolutions_table(changes),),
+                  intro=_evolutions_intro(scope, evolutions)),
+        SheetSpec("Indicateurs", tables=(st.indicateurs_table(figures),)),
+        SheetSpec("Tableau de financement", tables=st.financement_tables(figures.tableau)),
         SheetSpec("Suivi AE-CP", tables=(suivi_table(figures.suivi, figures.chorus is not None),
                                           tranches_table(figures.tranches))),
     ]
     if figures.chorus is not None:
         sheets.append(SheetSpec("Rapprochement Chorus", tables=(rapprochement_table(figures.chorus.rapprochement),)))
     sheets += [
-        SheetSpec("Portefeuille", tables=(portefeuille_table(figures),)),
+        SheetSpec("Économies", tables=(st.economies_table(figures),)),
+        SheetSpec("Portefeuille", tables=(st.portefeuille_table(figures),)),
+        SheetSpec("Planning", tables=(st.planning_table(figures),)),
         SheetSpec("Remontées", tables=(remontees_table(figures.assessment.records),)),
         SheetSpec("Anomalies", tables=(anomalies_table([*figures.assessment.findings, *figures.missing,
-                                                         *figures.chorus_findings]),)),
+                                                         *figures.chorus_findings], str(scope.period)),)),
         SheetSpec("À propos", facts=tuple((k, v, K.TEXT) for k, v in about)),
     ]
-    return WorkbookSpec(title=f"Suivi FTAP — {scope.label}", sheets=tuple(sheets), created=scope.cutoff,
-                        subject="Suivi AE/CP du programme 349 — dispositif DITP")
+    return WorkbookSpec(title=title, sheets=tuple(sheets), created=scope.cutoff,
+                        header=f"{title} — arrêté au {scope.cutoff:%d/%m/%Y}",
+                        subject="Suivi AE/CP du programme 349, indicateurs du contrat de transformation — DITP")
+
+
+def _evolutions_intro(scope: ReportScope, evolutions: pd.DataFrame | None) -> str:
+    if evolutions is None:
+        return ("Première période : il n'y a pas de situation antérieure à laquelle comparer celle-ci."
+                if not scope.committee else
+                "Premier comité du référentiel : il n'y a pas de comité antérieur auquel comparer cette situation.")
+    since = "le comité précédent" if scope.committee else "le trimestre précédent"
+    if evolutions.empty:
+        return f"Aucun changement depuis {since}."
+    return f"Ce qui a changé depuis {since}, la même chaîne de traitement appliquée aux mêmes entrées à sa date."

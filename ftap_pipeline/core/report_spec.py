@@ -16,6 +16,8 @@ class ColKind(StrEnum):
     RATE = "rate"
     RATIO = "ratio"
     DATE = "date"
+    #: A number of any unit (indicator values mix euros, counts and ratios): `1 234,56`.
+    DECIMAL = "decimal"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class TableSpec:
     title: str = ""
     csv: str = ""
     highlights: tuple[Highlight, ...] = ()
+    #: Rows (0-based, in `rows`) whose numbers are of another kind than their columns' (a line of rates
+    #: under amounts).
+    row_kinds: tuple[tuple[int, ColKind], ...] = ()
 
     def frame(self) -> pd.DataFrame:
         return self.rows.reindex(columns=[c.name for c in self.columns])

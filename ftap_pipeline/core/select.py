@@ -90,14 +90,16 @@ def standing_returns(records: Sequence[ReturnRecord], cutoff: dt.date) -> dict[s
 
 
 def missing_returns(records: Sequence[ReturnRecord], projets: pd.DataFrame, starts: Mapping[str, dt.date | None],
-                    period: Period, cutoff: dt.date) -> list[Finding]:
-    """Projects whose accompaniment has started by the cut-off and that have no kept return for the period."""
+                    period: Period) -> list[Finding]:
+    """Projects whose accompaniment started by the last day of the period and that have no kept return for it.
+
+    The start is the standing return's `Début de l'accompagnement`, else the project's selection date."""
     have = {r.project_id for r in records if r.kept and r.period == str(period)}
     out: list[Finding] = []
     for row in projets.sort_values("project_id").to_dict("records"):
         project_id = str(row["project_id"])
         start = starts.get(project_id) or row.get("date_selection")
-        if not isinstance(start, dt.date) or start > cutoff or project_id in have:
+        if not isinstance(start, dt.date) or start > period.last_day or project_id in have:
             continue
         out.append(finding("missing-return", {"projet": project_id, "periode": period},
                            project_id=project_id, period=str(period), value=project_id))

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pandera.typing import DataFrame
 
@@ -155,31 +154,3 @@ def suivi_tranches(suivi: pd.DataFrame, referentiel: Referentiel, cutoff: dt.dat
 
     df["alerte"] = [alert(r) for r in df.to_dict("records")]
     return df
-
-
-def tableau_financement(declared: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date) -> pd.DataFrame:
-    """The contract's §2 table (envelopes in force) and, below it, the same layout for what was engaged/paid."""
-    env = referentiel.enveloppes_at(cutoff)
-    env = env.assign(porteur=~env["financeur"].eq(enums.FTAP))
-    done = declared.assign(annee=declared["exercice"], porteur=~declared["financeur"].eq(enums.FTAP),
-                           ae=np.where(declared["withdrawal"], 0.0, declared["ae"]))
-    years = sorted({int(y) for y in env["annee"]} | {int(y) for y in done["annee"]} | {2023, 2024, 2025})
-    rows: list[dict[str, object]] = []
-    for source, frame in (("Contrat (enveloppes en vigueur)", env), ("Réalisé (engagé / payé)", done)):
-        cats = [*enums.CATEGORIES, None]
-        for cat in cats:
-            part = frame if cat is None else frame[frame["categorie"] == cat]
-            label = "TOTAL" if cat is None else enums.CONTRACT_CATEGORY_LABELS[cat]
-            for line, mask in (("Total dépenses", None), ("…dont financement porteur ou co-porteur", True),
-                               ("…dont financement FTAP", False)):
-                sub = part if mask is None else part[part["porteur"] == mask]
-                row: dict[str, object] = {"Catégorie": label, "Ligne": line}
-                for y in years:
-                    in_year = sub[sub["annee"] == y]
-                    row[f"AE {y}"] = round(float(in_year["ae"].sum()), 2)
-                    row[f"CP {y}"] = round(float(in_year["cp"].sum()), 2)
-                row["AE Total"] = round(float(sub["ae"].sum()), 2)
-                row["CP Total"] = round(float(sub["cp"].sum()), 2)
-                row["Source"] = source
-                rows.append(row)
-    return pd.DataFrame(rows)

@@ -96,7 +96,6 @@ def test_withdrawal_within_what_was_engaged_is_legal(tmp_path: Path) -> None:
     ({"period": "T2 2025"}, "invalid-period", "Projet!B4"),
     ({"date_situation": "31/06/2025"}, "invalid-situation-date", "Projet!B5"),
     ({"date_situation": dt.date(2025, 3, 31)}, "situation-outside-period", "Projet!B5"),
-    ({"period": "2025-T3", "date_situation": dt.date(2025, 9, 30)}, "situation-after-cutoff", "Projet!B5"),
 ])
 def test_projet_rules_reject_the_return(tmp_path: Path, changes: dict[str, Any], slug: str, cell: str) -> None:
     a = b.assess_one(tmp_path, proj=b.projet(**changes))

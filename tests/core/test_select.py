@@ -77,11 +77,13 @@ def test_standing_return_is_the_newest_kept_one_up_to_the_cutoff() -> None:
     assert standing_returns(records, dt.date(2025, 3, 31))["AP-2024-01"].file == "t1.xlsx"
 
 
-def test_missing_return_for_a_started_project_only() -> None:
+def test_missing_return_for_a_project_started_by_the_end_of_the_period_only() -> None:
     records = _select([_ret("t1.xlsx", 1, period="2025-T1", situation=dt.date(2025, 3, 31))])
-    projets = pd.DataFrame({"project_id": ["AP-2024-01", "AP-2025-09"],
-                            "date_selection": [dt.date(2024, 1, 1), dt.date(2025, 9, 1)]})
-    found = missing_returns(records, projets, {"AP-2024-01": dt.date(2024, 2, 1)}, Period(2025, 2),
-                            dt.date(2025, 6, 30))
-    assert [(f.project_id, f.period) for f in found] == [("AP-2024-01", "2025-T2")]
+    projets = pd.DataFrame({"project_id": ["AP-2024-01", "AP-2025-09", "AP-2025-10", "AP-2025-11"],
+                            "date_selection": [dt.date(2024, 1, 1), dt.date(2025, 9, 1), dt.date(2025, 1, 1),
+                                               dt.date(2025, 1, 1)]})
+    # AP-2025-10 starts the day after the period ends (its return says so); AP-2025-11 on its last day.
+    starts = {"AP-2024-01": dt.date(2024, 2, 1), "AP-2025-10": dt.date(2025, 7, 1), "AP-2025-11": dt.date(2025, 6, 30)}
+    found = missing_returns(records, projets, starts, Period(2025, 2))
+    assert [(f.project_id, f.period) for f in found] == [("AP-2024-01", "2025-T2"), ("AP-2025-11", "2025-T2")]
     assert found[0].slug == "missing-return"

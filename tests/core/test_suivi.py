@@ -10,7 +10,7 @@ import pytest
 
 from ftap_pipeline.contract.columns import FILE
 from ftap_pipeline.contract.referentiel import Referentiel
-from ftap_pipeline.core.suivi import suivi_aecp, suivi_tranches, tableau_financement
+from ftap_pipeline.core.suivi import suivi_aecp, suivi_tranches
 
 CUTOFF = dt.date(2026, 6, 30)
 
@@ -87,15 +87,3 @@ def test_tranche_in_force_at_the_cutoff() -> None:
     tr = suivi_tranches(suivi_aecp(declared, _ref(), CUTOFF), _ref(), CUTOFF)
     r = tr[tr["annee"] == 2025].iloc[0]
     assert (r["tranche_ae"], r["ae"], r["alerte"]) == (900.0, 950.0, "Dépassement de la tranche AE")
-
-
-def test_tableau_financement_totals() -> None:
-    declared = pd.concat([_declared([("1", 2024, "Cadrage", 3, 600.0, 100.0)]),
-                          _declared([("9", 2024, "Cadrage", 3, 400.0, 40.0)], financeur="Porteur")])
-    tab = tableau_financement(declared, _ref(), CUTOFF)
-    done = tab[tab["Source"].str.startswith("Réalisé")].set_index(["Catégorie", "Ligne"])
-    assert done.loc[("CADRAGE", "Total dépenses"), "AE 2024"] == 1000.0
-    assert done.loc[("CADRAGE", "…dont financement FTAP"), "CP 2024"] == 100.0
-    assert done.loc[("TOTAL", "…dont financement porteur ou co-porteur"), "AE Total"] == 400.0
-    contract = tab[tab["Source"].str.startswith("Contrat")].set_index(["Catégorie", "Ligne"])
-    assert contract.loc[("TOTAL", "Total dépenses"), "AE Total"] == 2000.0

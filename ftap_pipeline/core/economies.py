@@ -1,0 +1,119 @@
+"""Savings against forecast (§5.2, §7): the `Économies` table of secretariat-v1.
+
+One row per project × year × nature found in the project's standing return or in the référentiel's
+`Économies de référence`. The reference forecast is the référentiel's amount where it has one, else the
+forecast of the project's first kept return; `Prévision initiale` keeps that first forecast beside the
+current one, so a forecast cut after the fact stays visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import pandas as pd
+
+from ftap_pipeline.contract import enums
+from ftap_pipeline.contract.columns import ROW
+from ftap_pipeline.contract.model import ReturnRecord
+
+FIRST_RETURN_SOURCE = "Première remontée"
+MISSING_EXPLANATION = "Explication manquante"
+COLUMNS = ["Identifiant du projet", "Année", "Nature d'économie", "Prévisionnelle (€)", "Réalisée (€)", "Écart (€)",
+           "Explication de l'écart", "Pérenne réalisée (€)", "Prévision de référence (€)", "Source de la prévision",
+           "Prévision initiale (€)", "Alerte"]
+_KEY = ["annee", "nature"]
+
+
+def first_kept_returns(records: Sequence[ReturnRecord], cutoff: dt.date) -> dict[str, ReturnRecord]:
+    """Each project's earliest kept return on or before the cut-off: where its initial forecast is read."""
+    first: dict[str, ReturnRecord] = {}
+    for r in records:
+        if not r.kept or r.project_id is None or r.date_situation is None or r.date_situation > cutoff:
+            continue
+        current = first.get(r.project_id)
+        if current is None or (r.period or "", r.date_situation) < (current.period or "", current.date_situation):
+            first[r.project_id] = r
+    return first
+
+
+@dataclass(frozen=True)
+class _Sums:
+    prev: float
+    real: float
+    perenne: float
+    explication: str | None
+
+
+def _sums(lines: pd.DataFrame) -> dict[tuple[int, str], _Sums]:
+    """Forecast, realised and perennial realised savings per year × nature, with the explanations given."""
+    out: dict[tuple[int, str], _Sums] = {}
+    for (year, nature), group in lines.groupby(_KEY, sort=False):
+        prev = float(group.loc[group["statut"] == enums.PREVISIONNELLE, "montant"].sum())
+        realised = group[group["statut"] == enums.REALISEE]
+        perenne = float(realised.loc[realised["perenne"] == enums.OUI, "montant"].sum())
+        texts = [str(t).strip() for t in group["explication"] if isinstance(t, str) and t.strip()]
+        out[(int(cast(int, year)), str(nature))] = _Sums(prev, float(realised["montant"].sum()), perenne,
+                                                         " ; ".join(dict.fromkeys(texts)) or None)
+    return out
+
+
+def _alerts(record: ReturnRecord, lines: pd.DataFrame) -> set[tuple[int, str]]:
+    """Year × nature of the standing return's §7 findings: the alert and the finding are one judgement."""
+    rows = {f.row for f in record.findings if f.slug == "missing-gap-explanation" and f.row is not None}
+    hit = lines[lines[ROW].isin(rows)]
+    return {(int(y), str(n)) for y, n in zip(hit["annee"], hit["nature"], strict=True)}
+
+
+def economies_table(standing: Mapping[str, ReturnRecord], first: Mapping[str, ReturnRecord],
+                    kept: Mapping[str, pd.DataFrame], reference: pd.DataFrame, cutoff: dt.date) -> pd.DataFrame:
+    """The `Economies` rows. `kept` holds each return's kept `Économies` lines, by file."""
+    empty = pd.DataFrame(columns=[ROW, "annee", "nature", "statut", "montant", "perenne", "explication"])
+    reference = reference if not reference.empty else pd.DataFrame(columns=["project_id", *_KEY, "montant", "source"])
+    projects = sorted(set(standing) | {str(p) for p in reference["project_id"]})
+    rows: list[dict[str, object]] = []
+    for pid in projects:
+        record, initial = standing.get(pid), first.get(pid)
+        lines = kept.get(record.file, empty) if record else empty
+        current = _sums(lines)
+        initial_sums = _sums(kept.get(initial.file, empty)) if initial else None
+        ref = reference[reference["project_id"] == pid]
+        ref_amounts: dict[tuple[int, str], float] = {}
+        ref_sources: dict[tuple[int, str], list[str]] = {}
+        for year, nature, amount, source in zip(ref["annee"], ref["nature"], ref["montant"], ref["source"], strict=True):
+            key = (int(year), str(nature))
+            ref_amounts[key] = ref_amounts.get(key, 0.0) + float(amount)
+            ref_sources.setdefault(key, []).append(str(source) if isinstance(source, str) else "")
+        alerts = _alerts(record, lines) if record else set()
+        zero = 0.0 if record else None  # a sum over no line of the standing return; blank without one
+        for key in sorted(set(current) | set(ref_amounts), key=lambda k: (k[0], _nature_order(k[1]))):
+            year, nature = key
+            sums = current.get(key)
+            prev, real = (sums.prev, sums.real) if sums else (zero, zero)
+            initial_prev = (initial_sums[key].prev if key in initial_sums else 0.0) if initial_sums is not None else None
+            if key in ref_amounts:
+                reference_prev: float | None = ref_amounts[key]
+                source = " ; ".join(dict.fromkeys(s for s in ref_sources[key] if s))
+            else:
+                reference_prev, source = initial_prev, FIRST_RETURN_SOURCE if initial_prev is not None else ""
+            gap = real - prev if year < cutoff.year and real is not None and prev is not None else None
+            rows.append({
+                "Identifiant du projet": pid, "Année": year, "Nature d'économie": nature,
+                "Prévisionnelle (€)": _cents(prev), "Réalisée (€)": _cents(real), "Écart (€)": _cents(gap),
+                "Explication de l'écart": sums.explication if sums else None,
+                "Pérenne réalisée (€)": _cents(sums.perenne if sums else zero),
+                "Prévision de référence (€)": _cents(reference_prev), "Source de la prévision": source,
+                "Prévision initiale (€)": _cents(initial_prev),
+                "Alerte": MISSING_EXPLANATION if key in alerts else "",
+            })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _cents(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _nature_order(nature: str) -> int:
+    return enums.NATURES_ECONOMIE.index(nature) if nature in enums.NATURES_ECONOMIE else len(enums.NATURES_ECONOMIE)
