@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftap_pipeline.contract import inbox
+from ftap_pipeline.contract.findings import message
 from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.assemble import Report, assemble
 from ftap_pipeline.core.assess import Assessment, assess_returns
-from ftap_pipeline.core.figures import ReportScope
+from ftap_pipeline.core.figures import ReportScope, committee_dates
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.io import intake
 from ftap_pipeline.io.chorus_reader import read_chorus_files
@@ -72,6 +73,9 @@ def ingest(config: RunConfig) -> Ingested:
     """Read the référentiel, every return and every restitution, then assess the returns all at once."""
     t0 = time.perf_counter()
     referentiel = read_referentiel(config.inputs / inbox.REFERENCE_FILE)
+    scope = config.scope
+    if scope.committee and scope.cutoff not in committee_dates(referentiel):
+        log.warning("Attention : %s", message("committee-date-unknown", date=f"{scope.cutoff:%d/%m/%Y}"))
     paths = intake.discover(config.inputs / inbox.RETURNS_DIR)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(paths))
     items = intake.read_returns(paths, config.workers)

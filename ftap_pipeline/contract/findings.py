@@ -75,6 +75,8 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "superseded-return": "Remplacée par {fichier} (version {version}).",
     "invalid-project-field": "{motif}",
     "missing-return": "Aucune remontée retenue du projet {projet} pour {periode} ; la dernière remontée retenue est utilisée.",
+    "committee-date-unknown": "Le {date} ne figure pas parmi les comités du référentiel (feuille Comités) ; le dossier "
+                              "est arrêté à cette date.",
     "missing-value": "« {champ} » doit être renseigné.",
     "type-error": "{motif}",
     "ambiguous-number": "« {valeur} » est ambigu : le point peut séparer les milliers ou les décimales.",
@@ -178,6 +180,9 @@ RULES: Final[dict[str, Rule]] = {
            "Complétez ou corrigez le champ dans la feuille Projet."),
         _r("missing-return", A, NONE, "Remontée manquante",
            "Envoyez la remontée du trimestre ; à défaut, la dernière remontée retenue est utilisée."),
+        _r("committee-date-unknown", A, NONE, "Date de comité absente du référentiel",
+           "Vérifiez la date demandée ; si le comité a bien lieu ce jour-là, ajoutez-le à la feuille Comités du "
+           "référentiel, car les évolutions se comparent au comité précédent."),
         # --- cell values (the line is left out)
         _r("missing-value", B, LINE, "Valeur obligatoire absente", "Renseignez la cellule."),
         _r("type-error", B, LINE, "Valeur illisible",

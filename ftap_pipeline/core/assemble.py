@@ -6,7 +6,6 @@ porteur's workbook is for, the manifest); the pipeline only reads before and wri
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from ftap_pipeline.core import report as rpt
 from ftap_pipeline.core.assess import Assessment, assess_parsed
 from ftap_pipeline.core.evolutions import evolutions_table
 from ftap_pipeline.core.feedback import Feedback, feedback_workbooks, porteur_key
-from ftap_pipeline.core.figures import Figures, ReportScope, compute_figures
+from ftap_pipeline.core.figures import Figures, ReportScope, committee_dates, compute_figures
 from ftap_pipeline.core.manifest import Manifest, manifest_of
 from ftap_pipeline.core.report_spec import TableSpec, WorkbookSpec
 
@@ -60,8 +59,7 @@ def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]
     None when there is nothing to compare with: the first committee, or no return dated by the previous
     cut-off."""
     referentiel = figures.referentiel
-    comites = [d for d in referentiel.comites["date"] if isinstance(d, dt.date)] if not referentiel.comites.empty else []
-    previous_scope = figures.scope.previous(comites)
+    previous_scope = figures.scope.previous(committee_dates(referentiel))
     if previous_scope is None:
         return None
     before = assess_parsed(figures.assessment.parsed, referentiel, previous_scope.cutoff)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ftap_pipeline.contract.findings import Finding
+from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.model import ChorusRestitution, ReturnRecord
 from ftap_pipeline.contract.referentiel import P_TOLERANCE, Referentiel
 from ftap_pipeline.core.assess import Assessment
@@ -86,7 +86,7 @@ class Figures:
     tranches: pd.DataFrame
     tableau: TableauFinancement
     chorus: ChorusFigures | None
-    #: Findings on the restitutions and on the reconciliation (no return holds them).
+    #: Findings no return holds: on the restitutions, the reconciliation and the run itself (a committee date).
     chorus_findings: tuple[Finding, ...]
     projects: Mapping[str, ProjectFigures]
     economies: pd.DataFrame
@@ -116,6 +116,8 @@ def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Se
         chorus_findings += more + reconciled
         totals = chorus_totals(movements, declared)
         figures = ChorusFigures(rapprochement, _undated(totals))
+    if scope.committee and cutoff not in committee_dates(referentiel):
+        chorus_findings.append(finding("committee-date-unknown", {"date": f"{cutoff:%d/%m/%Y}"}))
     suivi = suivi_aecp(declared, referentiel, cutoff, totals)
     tranches = suivi_tranches(suivi, referentiel, cutoff)
     frames = assessment.frames
@@ -133,6 +135,11 @@ def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Se
         indicateurs=indicateurs_table(suivi, tranches, economies, facts, referentiel, cutoff),
         planning=planning_table(referentiel.projets, {pid: f.parsed.projet for pid, f in projects.items()}, cutoff),
     )
+
+
+def committee_dates(referentiel: Referentiel) -> list[dt.date]:
+    comites = referentiel.comites
+    return [d for d in comites["date"] if isinstance(d, dt.date)] if not comites.empty else []
 
 
 def _undated(totals: pd.DataFrame) -> tuple[float, float] | None:

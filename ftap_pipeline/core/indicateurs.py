@@ -72,7 +72,7 @@ def _comment(code: str, value: float | None, target: float | None, extra: str = 
             parts.append(CEILING_EXCEEDED)
         elif code not in CEILINGS and value < target - 1e-9:
             parts.append(YEAR_RUNNING if running else TARGET_MISSED)
-    elif value is not None and target is None and code in CEILINGS:
+    elif value is not None and target is None and code in CEILINGS and not extra:
         parts.append("aucune cible en vigueur")
     return " ; ".join(parts)
 
