@@ -19,7 +19,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any, kind: ColKind) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT or value is pd.NA:
         return ""
     if isinstance(value, (dt.date, pd.Timestamp)):
         return (value.date() if isinstance(value, (dt.datetime, pd.Timestamp)) else value).isoformat()
