@@ -15,7 +15,12 @@ from tests.conftest import GOLDEN, INPUTS
 from tests.workbook_compare import check_golden
 
 EXPECTED_TABLES = {
-    "Tableau de financement": ["TableauFinancement"],
+    "Synthèse": ["SyntheseChorus", "SyntheseConsommation", "SyntheseEconomies", "SyntheseProjets"],
+    "Évolutions": ["Evolutions"],
+    "Indicateurs": ["Indicateurs"],
+    "Tableau de financement": ["TableauFinancement", "TableauFinancementRealise", "TableauFinancementVigueur"],
+    "Économies": ["Economies"],
+    "Planning": ["Planning"],
     "Suivi AE-CP": ["SuiviAECP", "SuiviTranches"],
     "Rapprochement Chorus": ["Rapprochement"],
     "Portefeuille": ["Portefeuille"],

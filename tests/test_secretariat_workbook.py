@@ -28,7 +28,8 @@ def _num(text: str) -> float:
 
 
 def _facts(path: Path) -> dict[str, Any]:
-    return {r[0]: r[1] for r in openpyxl.load_workbook(path)["Synthèse"].iter_rows(max_col=2, values_only=True) if r[0]}
+    rows = openpyxl.load_workbook(path)["Synthèse"].iter_rows(max_col=2, values_only=True)
+    return {str(r[0]): r[1] for r in rows if r[0]}
 
 
 def _table(path: Path, sheet: str, name: str) -> list[dict[str, Any]]:
@@ -111,11 +112,13 @@ def test_portefeuille_ratios_are_numbers_or_say_why_not(exports: Path) -> None:
 def test_rows_needing_action_come_first(exports: Path) -> None:
     statuses = [r["Statut"] for r in _rows(exports / "rapprochement.csv")]
     first_ok = statuses.index("Concordant")
-    assert first_ok > 0 and "Concordant" not in statuses[:first_ok]
+    assert first_ok > 0
+    assert "Concordant" not in statuses[:first_ok]
     assert all(s in ("Concordant", "Hors dispositif") for s in statuses[first_ok:])
     periods = [r["Période"] for r in _rows(exports / "anomalies.csv")]
     this = [p in ("2025-T2", "") for p in periods]
-    assert this[0] and this == sorted(this, reverse=True)
+    assert this[0]
+    assert this == sorted(this, reverse=True)
 
 
 def test_synthese_names_the_projects_without_a_return(demo_run: Path) -> None:
@@ -143,7 +146,9 @@ def test_a_committee_rerun_does_not_depend_on_later_returns(tmp_path: Path) -> N
         (before_inputs / name).unlink()
     before = _committee(before_inputs, tmp_path / "out-avant")
     diffs = differences(after, before, limit=100)
-    assert len(diffs) == 1 and "Synthèse!B" in diffs[0] and "24" in diffs[0], diffs
+    assert len(diffs) == 1, diffs
+    assert "Synthèse!B" in diffs[0]
+    assert "24" in diffs[0]
     facts = _facts(after)
     assert facts["Rapport"] == "comité de pilotage du 14/03/2025"
     anomalies = _rows(after.parent / "donnees" / "anomalies.csv")

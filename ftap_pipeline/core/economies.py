@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import pandas as pd
 
 from ftap_pipeline.contract import enums
-from ftap_pipeline.contract.columns import ROW
+from ftap_pipeline.contract.columns import FILE, REJECTED, ROW
 from ftap_pipeline.contract.model import ReturnRecord
 
 FIRST_RETURN_SOURCE = "Première remontée"
@@ -47,16 +46,30 @@ class _Sums:
     explication: str | None
 
 
-def _sums(lines: pd.DataFrame) -> dict[tuple[int, str], _Sums]:
-    """Forecast, realised and perennial realised savings per year × nature, with the explanations given."""
-    out: dict[tuple[int, str], _Sums] = {}
-    for (year, nature), group in lines.groupby(_KEY, sort=False):
-        prev = float(group.loc[group["statut"] == enums.PREVISIONNELLE, "montant"].sum())
-        realised = group[group["statut"] == enums.REALISEE]
-        perenne = float(realised.loc[realised["perenne"] == enums.OUI, "montant"].sum())
-        texts = [str(t).strip() for t in group["explication"] if isinstance(t, str) and t.strip()]
-        out[(int(cast(int, year)), str(nature))] = _Sums(prev, float(realised["montant"].sum()), perenne,
-                                                         " ; ".join(dict.fromkeys(texts)) or None)
+def sums_by_file(lines: pd.DataFrame, files: set[str]) -> dict[str, dict[tuple[int, str], _Sums]]:
+    """Forecast, realised and perennial realised savings per file × year × nature, with the explanations
+    given: one group-by over every return's kept lines, not one per return."""
+    mine = lines[lines[FILE].isin(files) & ~lines[REJECTED]]
+    out: dict[str, dict[tuple[int, str], _Sums]] = {f: {} for f in files}
+    if mine.empty:
+        return out
+    realised = mine["statut"] == enums.REALISEE
+    work = pd.DataFrame({
+        FILE: mine[FILE], "annee": mine["annee"].astype("int64"), "nature": mine["nature"],
+        "prev": mine["montant"].where(mine["statut"] == enums.PREVISIONNELLE, 0.0),
+        "real": mine["montant"].where(realised, 0.0),
+        "perenne": mine["montant"].where(realised & (mine["perenne"] == enums.OUI), 0.0),
+    })
+    sums = work.groupby([FILE, *_KEY], sort=False)[["prev", "real", "perenne"]].sum()
+    texts: dict[tuple[str, int, str], list[str]] = {}
+    for file, year, nature, text in zip(mine[FILE], work["annee"], mine["nature"], mine["explication"], strict=True):
+        if isinstance(text, str) and text.strip():
+            texts.setdefault((str(file), int(year), str(nature)), []).append(text.strip())
+    for (file, year, nature), prev, real, perenne in zip(sums.index, sums["prev"], sums["real"], sums["perenne"],
+                                                         strict=True):
+        given = texts.get((str(file), int(year), str(nature)))
+        out[str(file)][(int(year), str(nature))] = _Sums(float(prev), float(real), float(perenne),
+                                                         " ; ".join(dict.fromkeys(given)) if given else None)
     return out
 
 
@@ -68,17 +81,17 @@ def _alerts(record: ReturnRecord, lines: pd.DataFrame) -> set[tuple[int, str]]:
 
 
 def economies_table(standing: Mapping[str, ReturnRecord], first: Mapping[str, ReturnRecord],
-                    kept: Mapping[str, pd.DataFrame], reference: pd.DataFrame, cutoff: dt.date) -> pd.DataFrame:
-    """The `Economies` rows. `kept` holds each return's kept `Économies` lines, by file."""
-    empty = pd.DataFrame(columns=[ROW, "annee", "nature", "statut", "montant", "perenne", "explication"])
+                    lines: pd.DataFrame, reference: pd.DataFrame, cutoff: dt.date) -> pd.DataFrame:
+    """The `Economies` rows. `lines` are every return's `Économies` lines, with `REJECTED`."""
+    files = {r.file for r in standing.values()} | {r.file for r in first.values()}
+    sums = sums_by_file(lines, files)
     reference = reference if not reference.empty else pd.DataFrame(columns=["project_id", *_KEY, "montant", "source"])
     projects = sorted(set(standing) | {str(p) for p in reference["project_id"]})
     rows: list[dict[str, object]] = []
     for pid in projects:
         record, initial = standing.get(pid), first.get(pid)
-        lines = kept.get(record.file, empty) if record else empty
-        current = _sums(lines)
-        initial_sums = _sums(kept.get(initial.file, empty)) if initial else None
+        current = sums[record.file] if record else {}
+        initial_sums = sums[initial.file] if initial else None
         ref = reference[reference["project_id"] == pid]
         ref_amounts: dict[tuple[int, str], float] = {}
         ref_sources: dict[tuple[int, str], list[str]] = {}
@@ -86,12 +99,12 @@ def economies_table(standing: Mapping[str, ReturnRecord], first: Mapping[str, Re
             key = (int(year), str(nature))
             ref_amounts[key] = ref_amounts.get(key, 0.0) + float(amount)
             ref_sources.setdefault(key, []).append(str(source) if isinstance(source, str) else "")
-        alerts = _alerts(record, lines) if record else set()
+        alerts = _alerts(record, lines[lines[FILE] == record.file]) if record else set()
         zero = 0.0 if record else None  # a sum over no line of the standing return; blank without one
         for key in sorted(set(current) | set(ref_amounts), key=lambda k: (k[0], _nature_order(k[1]))):
             year, nature = key
-            sums = current.get(key)
-            prev, real = (sums.prev, sums.real) if sums else (zero, zero)
+            here = current.get(key)
+            prev, real = (here.prev, here.real) if here else (zero, zero)
             initial_prev = (initial_sums[key].prev if key in initial_sums else 0.0) if initial_sums is not None else None
             if key in ref_amounts:
                 reference_prev: float | None = ref_amounts[key]
@@ -102,8 +115,8 @@ def economies_table(standing: Mapping[str, ReturnRecord], first: Mapping[str, Re
             rows.append({
                 "Identifiant du projet": pid, "Année": year, "Nature d'économie": nature,
                 "Prévisionnelle (€)": _cents(prev), "Réalisée (€)": _cents(real), "Écart (€)": _cents(gap),
-                "Explication de l'écart": sums.explication if sums else None,
-                "Pérenne réalisée (€)": _cents(sums.perenne if sums else zero),
+                "Explication de l'écart": here.explication if here else None,
+                "Pérenne réalisée (€)": _cents(here.perenne if here else zero),
                 "Prévision de référence (€)": _cents(reference_prev), "Source de la prévision": source,
                 "Prévision initiale (€)": _cents(initial_prev),
                 "Alerte": MISSING_EXPLANATION if key in alerts else "",

@@ -125,7 +125,7 @@ def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Se
     kept = {sheet: kept_by_file(frames[sheet]) for sheet in sheets}
     empty = {sheet: frames[sheet].iloc[0:0] for sheet in sheets}
     projects = project_figures(standing, parsed, kept, empty, cutoff)
-    economies = economies_table(standing, first_kept_returns(assessment.records, cutoff), kept["economies"],
+    economies = economies_table(standing, first_kept_returns(assessment.records, cutoff), frames.economies,
                                 referentiel.economies_reference, cutoff)
     facts = {pid: f.facts for pid, f in projects.items()}
     return Figures(

@@ -1,16 +1,20 @@
 """Files written by other software: returns re-saved by LibreOffice as .ods and .xls, and our workbook
-opened by LibreOffice."""
+opened and printed by LibreOffice."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import python_calamine
 
 from ftap_pipeline.contract import enums
+from ftap_pipeline.core.report_spec import ColKind, SheetSpec, WorkbookSpec
+from ftap_pipeline.io.excel_writer import write_workbook
 from tests import builders as b
 from tests.conftest import INPUTS, soffice
 
@@ -69,3 +73,41 @@ def test_consolidated_workbook_opens_in_libreoffice(demo_run: Path, tmp_path: Pa
     assert first[0] == 2023
     assert first[1] == "Cadrage"
     assert first[3] == 600000
+
+
+def pdf_pages(pdf: Path) -> int:
+    """Page objects of a PDF (`/Type /Page`, not `/Pages`): LibreOffice writes them uncompressed."""
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf.read_bytes()))
+
+
+def _consolidated_spec(tmp_path: Path) -> WorkbookSpec:
+    from ftap_pipeline.core.period import Period
+    from ftap_pipeline.pipeline import RunConfig, build, ingest
+
+    config = RunConfig.quarterly(INPUTS, tmp_path / "sorties", Period.parse("2025-T2"))
+    return build(ingest(config), config).report.workbook
+
+
+def test_consolidated_workbook_prints_on_few_pages(demo_run: Path, tmp_path: Path) -> None:
+    """A4 landscape, one page wide: 14 pages measured for the 12 sheets of the 2025-T2 demo (57 before the
+    print set-up). The bound leaves room for the report to grow, not for a sheet to spill sideways again."""
+    source = tmp_path / "suivi.xlsx"
+    shutil.copy(demo_run / "FTAP_suivi_2025-T2.xlsx", source)
+    pdf = convert([source], "pdf", tmp_path / "out")[0]
+    sheets = python_calamine.CalamineWorkbook.from_path(str(source)).sheet_names
+    assert len(sheets) <= pdf_pages(pdf) <= 25
+
+
+def test_the_synthese_prints_on_one_page(tmp_path: Path) -> None:
+    """The demo's Synthèse, and a sheet far too long for a page, which prints on one only when it is `one_page`."""
+    spec = _consolidated_spec(tmp_path)
+    one_page = tuple(s for s in spec.sheets if s.one_page)
+    assert [s.name for s in one_page] == ["Synthèse"]
+    long_facts = tuple((f"Ligne {i}", i, ColKind.INT) for i in range(150))
+    sources = [tmp_path / "synthese.xlsx", tmp_path / "longue.xlsx", tmp_path / "longue-libre.xlsx"]
+    write_workbook(replace(spec, sheets=one_page), sources[0])
+    for source, fit in zip(sources[1:], (True, False), strict=True):
+        write_workbook(WorkbookSpec("Longue", (SheetSpec("Longue", facts=long_facts, one_page=fit),)), source)
+    synthese, long_one_page, long_free = (pdf_pages(p) for p in convert(sources, "pdf", tmp_path / "out"))
+    assert (synthese, long_one_page) == (1, 1)
+    assert long_free > 1
