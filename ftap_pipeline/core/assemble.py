@@ -14,7 +14,7 @@ import pandas as pd
 from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core import report as rpt
-from ftap_pipeline.core.assess import Assessment, assess_parsed
+from ftap_pipeline.core.assess import Assessment
 from ftap_pipeline.core.evolutions import evolutions_table
 from ftap_pipeline.core.feedback import Feedback, feedback_workbooks, porteur_key
 from ftap_pipeline.core.figures import Figures, ReportScope, committee_dates, compute_figures
@@ -62,7 +62,7 @@ def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]
     previous_scope = figures.scope.previous(committee_dates(referentiel))
     if previous_scope is None:
         return None
-    before = assess_parsed(figures.assessment.parsed, referentiel, previous_scope.cutoff)
+    before = figures.assessment.as_of(previous_scope.cutoff)
     if not before.records:
         return None
     return evolutions_table(figures, compute_figures(before, referentiel, chorus, previous_scope))

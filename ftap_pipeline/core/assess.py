@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from ftap_pipeline.contract.findings import Finding
 from ftap_pipeline.contract.model import ParsedReturn, ReturnInput, ReturnRecord
@@ -28,6 +28,20 @@ class Assessment:
     #: Returns whose `Date de situation` is after the cut-off: outside the run, neither kept nor rejected,
     #: named only in the manifest (remontee-v1, "Which return stands").
     later: tuple[ParsedReturn, ...] = ()
+    #: Each return's findings before the selection, and its lines the validation left out, by file: every
+    #: rule but the selection judges a return alone, so an earlier cut-off needs only a new selection.
+    found: Mapping[str, Sequence[Finding]] = field(default_factory=dict)
+    rejected_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def as_of(self, cutoff: dt.date) -> Assessment:
+        """The same assessment at an earlier cut-off: the returns dated after it set apart, then selected again.
+
+        It equals `assess_parsed` at that cut-off (the per-return rules do not depend on it), for the cost of
+        a selection, which is what lets `Évolutions` rerun the pipeline at the previous cut-off."""
+        parsed = tuple(p for p in self.parsed if not after_cutoff(p, cutoff))
+        later = (*(p for p in self.parsed if after_cutoff(p, cutoff)), *self.later)
+        selection = select_returns(parsed, self.found, self.rejected_lines)
+        return replace(self, parsed=parsed, records=selection.records, later=later)
 
     @property
     def findings(self) -> list[Finding]:
@@ -81,5 +95,7 @@ def assess_parsed(every: Sequence[ParsedReturn], referentiel: Referentiel | None
     criteria = check_criteria(readable, frames, referentiel)
     # The order of the stages is the order of a return's findings before sorting (ties keep it).
     found = _by_file(parsed, projet, validated.findings, imputation, gaps, criteria)
-    selection = select_returns(parsed, found, validated.rejected_lines())
-    return Assessment(parsed=parsed, records=selection.records, frames=frames, later=later)
+    rejected_lines = validated.rejected_lines()
+    selection = select_returns(parsed, found, rejected_lines)
+    return Assessment(parsed=parsed, records=selection.records, frames=frames, later=later, found=found,
+                      rejected_lines=rejected_lines)
