@@ -11,6 +11,7 @@ from ftap_pipeline.core import portefeuille as pf
 from ftap_pipeline.core.figures import Figures
 from ftap_pipeline.core.report_spec import ColKind as K
 from ftap_pipeline.core.report_spec import Column, Highlight, TableSpec, Tone, cols
+from ftap_pipeline.core.roi import NOT_COMPUTABLE
 from ftap_pipeline.core.tableau import TableauFinancement
 
 A = K.AMOUNT
@@ -79,6 +80,9 @@ def portefeuille_table(figures: Figures) -> TableSpec:
                         ROI_COLUMNS[0]: roi.forecast_ftap.shown, ROI_COLUMNS[1]: roi.forecast_total.shown,
                         ROI_COLUMNS[2]: roi.realised_ftap.shown, ROI_COLUMNS[3]: roi.realised_total.shown,
                         **dict(f.criteria)})
+        else:
+            # Without a standing return there is nothing to divide: a ratio that does not exist says why.
+            row.update(dict.fromkeys(("ROI à 3 ans", *ROI_COLUMNS), NOT_COMPUTABLE))
         row["Remontée manquante"] = enums.OUI if pid in figures.missing_projects else enums.NON
         rows.append(row)
     criteria = tuple(c for c, _ in pf.CRITERIA)
