@@ -3,14 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Every package, pinned with its hashes: `make lock` writes it from pyproject.toml.
+# Every package, pinned with its hashes, Prefect (extra `orchestration`) and the tools (extra `dev`) included:
+# `make lock` writes it from pyproject.toml.
 LOCK := requirements/lock.txt
 # The lowest release of each direct dependency: `make test-floors` runs the tests there.
 FLOORS := requirements/floors.txt
 FLOORS_VENV := .venv-floors
 LOCK_VENV := .venv-lock
 
-.PHONY: run test lint install lock test-floors demo template clean
+.PHONY: run test test-spawn lint install lock test-floors demo template clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -29,21 +30,26 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
+# The suite again with the readers' workers started as on Windows and macOS (a fresh interpreter each, not a fork);
+# the fresh install of tests/test_packaging.py depends on neither this nor the floors: it runs once, in `make test`.
+test-spawn: $(STAMP)
+	FTAP_START_METHOD=spawn $(BIN)/pytest -n 2 -p no:cacheprovider --ignore=tests/test_packaging.py
+
 # After a change of pyproject.toml's dependencies (keeps the other pins), or `make lock LOCK_FLAGS=--upgrade`
 # to take the newest releases the ranges admit; then commit the lock.
 lock:
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet 'uv>=0.13,<0.14'
-	$(LOCK_VENV)/bin/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 --universal --generate-hashes \
-		$(LOCK_FLAGS) -o $(LOCK)
+	$(LOCK_VENV)/bin/uv pip compile --quiet pyproject.toml --extra orchestration --extra dev --python-version 3.11 \
+		--universal --generate-hashes $(LOCK_FLAGS) -o $(LOCK)
 
 # The tests at the declared floors, in a venv of their own, made anew each time (about 2 minutes).
 test-floors:
 	rm -rf $(FLOORS_VENV)
 	$(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(FLOORS_VENV)/bin/python -m pip install --quiet -c $(FLOORS) -e '.[dev]'
-	$(FLOORS_VENV)/bin/pytest -n 2 -p no:cacheprovider
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c $(FLOORS) -e '.[orchestration,dev]'
+	$(FLOORS_VENV)/bin/pytest -n 2 -p no:cacheprovider --ignore=tests/test_packaging.py
 
 demo: $(STAMP)
 	$(BIN)/ftap demo inputs

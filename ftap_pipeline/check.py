@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.findings import Finding
-from ftap_pipeline.contract.model import ReturnRecord
-from ftap_pipeline.core.assess import Assessment, assess_returns
+from ftap_pipeline.contract.model import ReturnInput, ReturnRecord
+from ftap_pipeline.contract.referentiel import Referentiel
+from ftap_pipeline.core.assess import assess_returns
 from ftap_pipeline.core.report import finding_sort_key
+from ftap_pipeline.core.snapshot import snapshot_of
+
+#: Where the référentiel a file was checked against came from.
+GIVEN, TEMPLATE, NONE = "fourni", "modele", "aucun"
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    assessment: Assessment
-    referentiel_used: bool
+    """Every file's record, in the order given, and the référentiel each was checked against."""
+
+    records: tuple[ReturnRecord, ...]
+    #: File → GIVEN (`--referentiel`), TEMPLATE (the snapshot of a personal template) or NONE.
+    sources: Mapping[str, str]
+    #: What a person should know about the référentiel used (an outdated snapshot, say).
+    notes: tuple[str, ...] = ()
 
     @property
-    def records(self) -> tuple[ReturnRecord, ...]:
-        return self.assessment.records
+    def referentiel_used(self) -> bool:
+        """True when every file was checked against a référentiel, given or embedded in its template."""
+        return all(s != NONE for s in self.sources.values())
 
     @property
     def would_lose_lines(self) -> bool:
@@ -30,13 +41,40 @@ class CheckResult:
 
 
 def check_files(files: Sequence[Path], referentiel_path: Path | None) -> CheckResult:
-    """Assess the files exactly as the central run does (same reader, same rules, same messages)."""
+    """Assess the files exactly as the central run does (same reader, same rules, same messages).
+
+    A personal template carries a snapshot of the référentiel: without `--referentiel`, the file is checked
+    against it, so the criteria and the project's identity get the central run's verdict offline."""
     from ftap_pipeline.io.intake import read_returns
     from ftap_pipeline.io.referentiel_reader import read_referentiel
 
     referentiel = read_referentiel(referentiel_path) if referentiel_path else None
     items = read_returns(list(files), workers=min(2, len(files)))
-    return CheckResult(assess_returns(items, referentiel, cutoff=None), referentiel is not None)
+    return assess_checked(items, referentiel)
+
+
+def assess_checked(items: Sequence[ReturnInput], referentiel: Referentiel | None) -> CheckResult:
+    """Group the files by the référentiel each is checked against, assess each group, keep the files' order."""
+    groups: dict[str, tuple[Referentiel | None, list[ReturnInput]]] = {}
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+    for item in items:
+        snap = snapshot_of(item.workbook) if item.workbook is not None else None
+        if referentiel is not None:
+            key, used, sources[item.file] = GIVEN, referentiel, GIVEN
+            if snap is not None and snap.sha256 != referentiel.sha256:
+                notes.append(f"{item.file} : ce modèle a été établi avec un autre référentiel (SHA-256 "
+                             f"{snap.sha256[:12]}…) que celui fourni ; le contrôle utilise celui fourni. "
+                             f"Demandez à la DITP un modèle à jour.")
+        elif snap is not None:
+            key, used, sources[item.file] = f"{TEMPLATE}:{snap.sha256}:{snap.project_id}", snap.referentiel, TEMPLATE
+        else:
+            key, used, sources[item.file] = NONE, None, NONE
+        groups.setdefault(key, (used, []))[1].append(item)
+    by_file: dict[str, ReturnRecord] = {}
+    for used, group in groups.values():
+        by_file.update({r.file: r for r in assess_returns(group, used, cutoff=None).records})
+    return CheckResult(tuple(by_file[i.file] for i in items), sources, tuple(notes))
 
 
 def _findings_of(r: ReturnRecord) -> list[Finding]:
@@ -44,9 +82,14 @@ def _findings_of(r: ReturnRecord) -> list[Finding]:
 
 
 def render_table(result: CheckResult) -> str:
-    lines: list[str] = []
-    if not result.referentiel_used:
-        lines.append("(sans référentiel : l'identifiant du projet et les critères §4.3 ne sont pas vérifiés)")
+    lines: list[str] = list(result.notes)
+    offline = [f for f, s in result.sources.items() if s == NONE]
+    if offline:
+        lines.append("Sans référentiel ni modèle personnalisé, l'identifiant du projet et les critères §4.3 ne sont "
+                     "pas vérifiés pour : " + ", ".join(offline) + " (le traitement central le fera).")
+    templated = [f for f, s in result.sources.items() if s == TEMPLATE]
+    if templated:
+        lines.append("Contrôlé avec le référentiel du modèle personnalisé : " + ", ".join(templated) + ".")
     for r in result.records:
         lines.append("")
         lines.append(f"{r.file} — {r.status} — lignes lues {r.lines_read}, retenues {r.lines_kept}, "
@@ -68,12 +111,19 @@ def render_findings(findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
+#: Version of the `--format json` schema (docs/ligne-de-commande.md): keys are only ever added, each keeping its
+#: name, type and meaning; a change that breaks a reader (a key removed, renamed or retyped) takes the next version.
+JSON_SCHEMA_VERSION = 1
+
+
 def render_json(result: CheckResult) -> str:
     payload = {
+        "version_schema": JSON_SCHEMA_VERSION,
         "referentiel": result.referentiel_used,
         "fichiers": [
             {"fichier": r.file, "sha256": r.sha256, "statut": r.status, "projet": r.project_id, "periode": r.period,
              "lignes_lues": r.lines_read, "lignes_retenues": r.lines_kept, "lignes_rejetees": r.lines_rejected,
+             "referentiel_source": result.sources.get(r.file, NONE),
              "anomalies": [{"gravite": str(f.severity), "regle": f.slug, "feuille": f.sheet, "cellule": f.cell,
                             "champ": f.field, "valeur_lue": f.value, "message": f.message, "que_faire": f.action}
                            for f in _findings_of(r)]}

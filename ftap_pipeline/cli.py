@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import logging
 import os
 import sys
@@ -93,11 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("table", "json"), default="table",
                        help="présentation du résultat : tableau lisible (défaut) ou JSON")
 
-    template = sub.add_parser("template", help="écrire le modèle vierge de remontée",
-                              description="Écrit le classeur de remontée vierge (format v1) avec ses listes "
-                                          "déroulantes et sa feuille d'instructions.")
-    template.add_argument("out", nargs="?", type=Path, default=Path("modele_remontee_v1.xlsx"), metavar="FICHIER",
-                          help="fichier à écrire (défaut : modele_remontee_v1.xlsx)")
+    template = sub.add_parser("template", help="écrire le modèle de remontée, vierge ou personnalisé pour un projet",
+                              description="Écrit le classeur de remontée (format v1) avec ses listes déroulantes, ses "
+                                          "contrôles de saisie et sa feuille d'instructions. Avec --projet, le modèle "
+                                          "est fait pour un projet : son identité est préremplie et verrouillée, et il "
+                                          "porte ce dont « ftap check » a besoin du référentiel pour rendre le verdict "
+                                          "du traitement central sans lui.")
+    template.add_argument("out", nargs="?", type=Path, default=None, metavar="FICHIER",
+                          help="fichier à écrire (défaut : modele_remontee_v1.xlsx, ou modele_remontee_<projet>.xlsx)")
+    template.add_argument("--projet", default=None, metavar="AP-AAAA-NN",
+                          help="identifiant du projet pour lequel préparer un modèle personnalisé")
+    template.add_argument("--referentiel", type=Path, default=None, metavar="FICHIER",
+                          help="référentiel de la DITP où chercher le projet (défaut : inputs/reference/referentiel.xlsx)")
 
     demo = sub.add_parser("demo", help="écrire un jeu d'entrées de démonstration",
                           description="Écrit un jeu d'entrées réaliste : référentiel, remontées de plusieurs "
@@ -116,13 +124,29 @@ def prefect_environment(root: Path) -> None:
     os.environ.setdefault("PREFECT_HOME", str((root / ".state" / "prefect").resolve()))
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true")
+    # The temporary server takes 7–12 s to start on an idle machine; Prefect's 20 s give up on a busy one.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+#: What `ftap run` and `ftap comite` need beyond `pip install ftap-pipeline` (the extra of pyproject.toml).
+ORCHESTRATION_INSTALL = 'pip install "ftap-pipeline[orchestration]"'
+
+
+def orchestration_missing() -> bool:
+    """True when Prefect is absent: a porteur's plain install leaves it out, and only the report needs it."""
+    return importlib.util.find_spec("prefect") is None
 
 
 def cmd_run(inputs: Path, outputs: Path, period: str | None, committee_date: str | None) -> int:
     from ftap_pipeline.contract.errors import InputError
 
+    if orchestration_missing():
+        _say(f"Rapport non produit : l'orchestrateur Prefect, dont « ftap run » et « ftap comite » ont besoin, n'est "
+             f"pas installé. Installez-le avec : {ORCHESTRATION_INSTALL} (« ftap check », « ftap template » et "
+             f"« ftap demo » fonctionnent sans lui).")
+        return EXIT_ERROR
     prefect_environment(Path.cwd())
     progress = logging.StreamHandler(sys.stderr)
     progress.setFormatter(logging.Formatter("%(message)s"))
@@ -164,6 +188,40 @@ def cmd_check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
     return EXIT_FINDINGS if result.would_lose_lines else EXIT_OK
 
 
+def cmd_template(out: Path | None, projet: str | None, referentiel_path: Path | None) -> int:
+    """The blank template, or a personal one whose snapshot lets `ftap check` judge offline."""
+    from ftap_pipeline.contract import inbox
+    from ftap_pipeline.contract.errors import InputError
+    from ftap_pipeline.io.return_writer import write_personal_template, write_template
+
+    if projet is None:
+        target = out or Path("modele_remontee_v1.xlsx")
+        write_template(target)
+        _say(f"Modèle de remontée écrit : {target}")
+        return EXIT_OK
+    from ftap_pipeline.core.parsing import parse_project_id
+    from ftap_pipeline.io.referentiel_reader import read_referentiel
+
+    try:
+        project_id = parse_project_id(projet) or ""
+        referentiel = read_referentiel(referentiel_path or Path("inputs") / inbox.REFERENCE_FILE)
+    except InputError as exc:
+        _say(f"Modèle non écrit : {exc.message}")
+        _say_findings(exc)
+        return EXIT_ERROR
+    target = out or Path(f"modele_remontee_{project_id}.xlsx")
+    try:
+        write_personal_template(target, referentiel, project_id)
+    except KeyError:
+        known = ", ".join(sorted(referentiel.project_ids)) or "aucun"
+        _say(f"Modèle non écrit : le projet {project_id} n'est pas dans la feuille Projets du référentiel "
+             f"({referentiel.source}). Projets connus : {known}.")
+        return EXIT_ERROR
+    _say(f"Modèle de remontée du projet {project_id} écrit : {target} (référentiel SHA-256 "
+         f"{referentiel.sha256[:12]}…).")
+    return EXIT_OK
+
+
 def _say_findings(exc: Exception) -> None:
     """The findings an input error stands for (the référentiel's cells), one block each, as `ftap check` shows them."""
     from ftap_pipeline.check import render_findings
@@ -181,11 +239,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         return cmd_check(args.files, args.referentiel, args.format)
     if args.command == "template":
-        from ftap_pipeline.io.return_writer import write_template
-
-        write_template(args.out)
-        _say(f"Modèle de remontée écrit : {args.out}")
-        return EXIT_OK
+        return cmd_template(args.out, args.projet, args.referentiel)
     if args.command == "demo":
         from ftap_pipeline.demo import write_demo
 
@@ -195,7 +249,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     return EXIT_ERROR
 
 
+def _utf8_output() -> None:
+    """Write UTF-8 whatever the console: Windows redirects `ftap check … > résultat.txt` in cp1252, which has no
+    `→` or `€` and would stop the command."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_output()
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)

@@ -20,6 +20,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite the golden workbooks from the current code instead of comparing with them")
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say how the readers' workers start: `FTAP_START_METHOD=spawn` runs the suite as on Windows and macOS."""
+    from ftap_pipeline.io.isolation import START_METHOD_ENV, start_method
+
+    return f"ftap readers' workers: {start_method()} (set {START_METHOD_ENV} to force a start method)"
+
+
 @pytest.fixture(scope="session")
 def regen_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen-golden"))

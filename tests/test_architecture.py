@@ -6,11 +6,12 @@ those inside functions included, so a lazy import cannot slip past.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.imports import imported_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ftap_pipeline"
@@ -33,16 +34,6 @@ def _modules() -> Iterator[tuple[str, Path]]:
         yield "flows", path
 
 
-def _imports(path: Path) -> Iterator[str]:
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
-            if node.module == "ftap_pipeline":
-                yield from (f"ftap_pipeline.{alias.name}" for alias in node.names)
-
-
 def _layer_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] == "flows":
@@ -57,21 +48,21 @@ MODULES = list(_modules())
 
 @pytest.mark.parametrize(("layer", "path"), MODULES, ids=[str(p.relative_to(ROOT)) for _, p in MODULES])
 def test_no_layer_imports_upwards(layer: str, path: Path) -> None:
-    upward = [m for m in _imports(path) if (target := _layer_of(m)) is not None and LAYERS[target] > LAYERS[layer]]
+    upward = [m for m in imported_modules(path) if (target := _layer_of(m)) is not None and LAYERS[target] > LAYERS[layer]]
     assert upward == [], f"{path.relative_to(ROOT)} ({layer}) imports a higher layer: {upward}"
 
 
 @pytest.mark.parametrize(("layer", "path"), [(lay, p) for lay, p in MODULES if lay in ("contract", "core")],
                          ids=[str(p.relative_to(ROOT)) for lay, p in MODULES if lay in ("contract", "core")])
 def test_pure_layers_import_no_side_effect_library(layer: str, path: Path) -> None:
-    impure = [m for m in _imports(path) if m.split(".")[0] in IMPURE]
+    impure = [m for m in imported_modules(path) if m.split(".")[0] in IMPURE]
     assert impure == [], f"{path.relative_to(ROOT)} ({layer}) imports {impure}"
 
 
 def test_the_contract_imports_no_other_layer() -> None:
     for layer, path in MODULES:
         if layer == "contract":
-            others = {_layer_of(m) for m in _imports(path)} - {None, "contract"}
+            others = {_layer_of(m) for m in imported_modules(path)} - {None, "contract"}
             assert not others, f"{path.relative_to(ROOT)} imports {others}"
 
 
@@ -86,7 +77,7 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
     """The checker itself can fail: an upward import written in a core module is found."""
     bad = tmp_path / "bad.py"
     bad.write_text("def f() -> None:\n    from ftap_pipeline.io import intake\n    import prefect\n")
-    found = list(_imports(bad))
+    found = list(imported_modules(bad))
     assert "ftap_pipeline.io" in found
     assert "prefect" in found
     assert _layer_of("ftap_pipeline.io") == "io"

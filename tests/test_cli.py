@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,14 @@ def test_unexpected_error_gives_a_french_message_and_keeps_the_details(
     logs = list((tmp_path / ".state" / "erreurs").glob("ftap-template-*.log"))
     assert len(logs) == 1
     assert "Traceback" in logs[0].read_text(encoding="utf-8")
+
+
+def test_output_redirected_in_a_legacy_encoding_is_still_utf8(tmp_path: Path) -> None:
+    """Windows redirects in cp1252, which has no `→`: the command must not stop, and write UTF-8 anyway."""
+    path = b.write(tmp_path, "remontee.xlsx")
+    proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "check", str(path)], capture_output=True,
+                          env={**os.environ, "PYTHONIOENCODING": "cp1252"}, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    text = proc.stdout.decode("utf-8")
+    assert "→" in text
+    assert "référentiel" in text

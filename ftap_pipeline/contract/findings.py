@@ -105,6 +105,8 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "criterion-cadrage-date": "Document de cadrage du {cadrage}, après le début de l'accompagnement ({debut}).",
     "criterion-roi": "ROI prévisionnel à 3 ans de {roi} pour un minimum de {minimum}.",
     "criterion-not-assessable": "{motif}",
+    "not-checked-offline": "Sans référentiel, ce contrôle n'a pas lieu ici : {controle}. Le traitement central de la "
+                           "DITP le fera.",
     "referentiel-missing": "Référentiel introuvable : {chemin}. Déposez referentiel.xlsx dans inputs/reference/ (la "
                            "commande « ftap demo » en écrit un exemple).",
     "referentiel-unreadable": "Référentiel illisible ({fichier}) : {motif}",
@@ -163,7 +165,8 @@ RULES: Final[dict[str, Rule]] = {
            "Aucune action nécessaire : les totaux sont recalculés par la DITP."),
         # --- the Projet form
         _r("invalid-project-id", B, RET, "Identifiant du projet absent ou mal formé",
-           "Indiquez l'identifiant attribué par le comité de pilotage, au format AP-AAAA-NN (ex. AP-2024-07)."),
+           "Indiquez l'identifiant attribué par le comité de pilotage, au format AP-AAAA-NN ou AP-AAAA-NNN "
+           "(ex. AP-2024-07, AP-2026-114)."),
         _r("unknown-project", B, RET, "Projet inconnu du référentiel",
            "Vérifiez l'identifiant du projet auprès de la DITP : il doit figurer dans la liste des projets sélectionnés."),
         _r("invalid-period", B, RET, "Période de remontée absente ou mal formée",
@@ -231,6 +234,9 @@ RULES: Final[dict[str, Rule]] = {
            "Vérifiez les économies prévisionnelles pérennes et le financement FTAP prévu."),
         _r("criterion-not-assessable", I, NONE, "Critère non évaluable",
            "Complétez les données manquantes pour que le critère puisse être évalué."),
+        _r("not-checked-offline", I, NONE, "Contrôle réservé au traitement central",
+           "Aucune correction à faire. Pour avoir ce contrôle avant l'envoi, remplissez le modèle personnalisé de "
+           "votre projet (ftap template --projet), ou indiquez le référentiel (--referentiel)."),
         # --- the référentiel (inputs/reference/referentiel.xlsx): any of these stops the run
         _r("referentiel-missing", B, RET, "Référentiel introuvable",
            "Déposez le référentiel de la DITP dans inputs/reference/referentiel.xlsx."),

@@ -96,7 +96,7 @@ PROJET: Final = SheetLayout(
     counts_lines=False,
     fields=(
         Field("project_id", "Identifiant du projet", Kind.PROJECT_ID,
-              "Identifiant AP-AAAA-NN attribué par le comité de pilotage ; doit figurer au référentiel."),
+              "Identifiant AP-AAAA-NN (ou AP-AAAA-NNN) attribué par le comité de pilotage ; doit figurer au référentiel."),
         Field("intitule", "Intitulé du projet", Kind.TEXT, "Intitulé du projet."),
         Field("period", "Période de remontée", Kind.PERIOD, "Trimestre de la remontée, au format AAAA-Tn."),
         Field("date_situation", "Date de situation", Kind.DATE,
@@ -209,7 +209,9 @@ SHEETS_BY_KEY: Final = {s.key: s for s in SHEETS}
 #: Name of the instructions sheet of the template (an extra sheet the reader knows and ignores silently).
 INSTRUCTIONS_SHEET: Final = "Instructions"
 LISTS_SHEET: Final = "Listes"
-KNOWN_EXTRA_SHEETS: Final = (INSTRUCTIONS_SHEET, LISTS_SHEET)
+#: The hidden sheet of a personal template: what `ftap check` needs of the référentiel, offline.
+SNAPSHOT_SHEET: Final = "Référentiel du projet"
+KNOWN_EXTRA_SHEETS: Final = (INSTRUCTIONS_SHEET, LISTS_SHEET, SNAPSHOT_SHEET)
 
 #: Headers of the `Projet` form.
 FORM_HEADERS: Final = ("Champ", "Valeur")

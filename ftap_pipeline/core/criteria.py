@@ -65,9 +65,9 @@ def check_criteria(parsed: Sequence[ParsedReturn], frames: TypedLines,
         if "projet" not in p.sheet_names or "consommation" not in p.sheet_names:
             continue
         if referentiel is None:
-            out.append(p.finding("criterion-not-assessable",
-                                 {"motif": "Sans référentiel, les critères de sélection (§4.3) ne sont pas évalués : "
-                                           "leurs seuils figurent dans ses paramètres."}, sheet=p.sheet_names["projet"]))
+            out.append(p.finding("not-checked-offline",
+                                 {"controle": "les critères de sélection (§4.3), dont les seuils sont au référentiel"},
+                                 sheet=p.sheet_names["projet"]))
             continue
         out += _criteria_of(p, kept["financement"][p.file], kept["economies"][p.file], referentiel)
     return out

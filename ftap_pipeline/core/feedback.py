@@ -160,7 +160,7 @@ def expected_format(f: Finding) -> str:
         Kind.YESNO: "Oui ou Non",
         Kind.EJ: "10 chiffres (ex. 0101234567)",
         Kind.EMAIL: "Adresse électronique (ex. prenom.nom@exemple.gouv.fr)",
-        Kind.PROJECT_ID: "Identifiant au format AP-AAAA-NN (ex. AP-2024-07)",
+        Kind.PROJECT_ID: "Identifiant au format AP-AAAA-NN ou AP-AAAA-NNN (ex. AP-2024-07, AP-2026-114)",
         Kind.PERIOD: "Trimestre au format AAAA-Tn (ex. 2025-T2)",
     }.get(kind, f"Texte. {field.description}")
 

@@ -268,7 +268,8 @@ def parse_ej(raw: object) -> str | None:
     return text
 
 
-_PROJECT_ID = re.compile(r"^AP-(\d{4})-(\d{2})$")
+#: `AP-AAAA-NN` or `AP-AAAA-NNN`: a selection year of more than 99 projects takes three digits (remontee-v1).
+_PROJECT_ID = re.compile(r"^AP-(\d{4})-(\d{2,3})$")
 
 
 def parse_project_id(raw: object) -> str | None:
@@ -277,7 +278,8 @@ def parse_project_id(raw: object) -> str | None:
         return None
     canon = text.upper().replace(" ", "").replace("–", "-")
     if not _PROJECT_ID.match(canon):
-        raise InputError("invalid-format", {"motif": f"« {raw} » n'est pas un identifiant de projet (AP-AAAA-NN)."})
+        raise InputError("invalid-format",
+                         {"motif": f"« {raw} » n'est pas un identifiant de projet (AP-AAAA-NN ou AP-AAAA-NNN)."})
     return canon
 
 

@@ -58,8 +58,9 @@ def _check_identity(p: ParsedReturn, known_projects: Set[str] | None) -> list[Fi
         out.append(p.finding("unknown-project", {"projet": project_id}, value=str(project_id),
                              **_where(p, "project_id")))
     elif project_id and known_projects is None:
-        out.append(p.finding("criterion-not-assessable",
-                             {"motif": "Sans référentiel, l'existence du projet n'a pas été vérifiée."},
+        out.append(p.finding("not-checked-offline",
+                             {"controle": "l'identifiant du projet n'est pas recherché dans la liste des projets "
+                                          "sélectionnés"},
                              value=str(project_id), **_where(p, "project_id")))
     period_text = p.projet.period
     situation = p.projet.date_situation

@@ -2,14 +2,16 @@
 
 Both come from one builder so that a filled return is exactly the template with values in it: same
 sheets, headers, drop-down lists and formats. Everything is driven by `contract.layout` (labels,
-kinds, formats, widths) and `contract.enums` (lists), so a label or a list value is written once.
-The output is deterministic: no clock, a fixed document creation date, so equal inputs give
-byte-identical files.
+kinds, formats, widths), `contract.enums` (lists) and `contract.schemas` (bounds, required values), so
+a rule is written once: each input cell gets a data validation (checked as one types) and the same test as
+a conditional format (a paste bypasses validation, not the marks). The output is deterministic: no clock,
+a fixed document creation date, so equal inputs give byte-identical files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +20,15 @@ from pathlib import Path
 from typing import Any, Final
 
 import xlsxwriter
-from xlsxwriter.utility import quote_sheetname, xl_range_abs
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_range_abs, xl_rowcol_to_cell
 
 from ftap_pipeline.contract import enums, layout
 from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
-from ftap_pipeline.contract.referentiel import Nomenclature
+from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
+from ftap_pipeline.contract.schemas import EJ_PATTERN, SCHEMAS
+from ftap_pipeline.core import snapshot
 from ftap_pipeline.core.parsing import DATE_MAX, DATE_MIN
+from ftap_pipeline.io.excel_writer import A4, FOOTER, HEADER_MARGIN, MARGINS
 
 #: Never let xlsxwriter reinterpret a text: an EJ "0123456789" or a code "0349-01" stays what it is.
 WORKBOOK_OPTIONS: Final = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
@@ -33,17 +38,22 @@ INPUT_ROWS: Final = 200
 #: Creation date of the blank template: the format's reference date (the contract's signature), not the clock.
 TEMPLATE_CREATED: Final = dt.datetime(2023, 7, 31)
 FORMAT_VERSION: Final = "Format de remontée v1"
+PERSONAL_SNAPSHOT_HEADER: Final = snapshot.HEADER
+
+#: Fill of a cell whose value the template refuses (typed past the check, or pasted): light red.
+BAD_FILL: Final = "#FFC7CE"
+#: Fill of a required cell left blank, on a started line of a table or on the Projet form: light orange.
+MISSING_FILL: Final = "#FFCC99"
 
 _HEADER_COLOUR: Final = "#000091"  # the State's blue
 _INPUT_COLOUR: Final = "#FFF9E6"
-_AMOUNT_LIMIT: Final = 1e12
+#: Bounds of a number the contract does not bound (indicators): a validation needs some, these say "a number".
+_NUMBER_LIMIT: Final = 10**12
 _TITLE_MAX: Final = 32  # Excel's limit for validation titles
 _MESSAGE_MAX: Final = 255  # Excel's limit for validation messages
-#: (sheet key, field key) of amounts and numbers that cannot be negative (remontee-v1).
-_NON_NEGATIVE: Final = frozenset({
-    ("financement", "ae"), ("financement", "cp"), ("economies", "montant"), ("economies", "etp"),
-})
 _YEAR_FIELDS: Final = frozenset({"annee", "exercice"})
+#: Bounds of the Projet form's numbers, which no pandera model checks (the form is read by `projet_checks`).
+_FORM_BOUNDS: Final[dict[str, tuple[int | None, int | None]]] = {"version": (1, None)}
 
 _Workbook = Any  # xlsxwriter.Workbook: untyped for mypy
 _Worksheet = Any
@@ -61,6 +71,21 @@ def write_template(path: Path, *, created: dt.datetime = TEMPLATE_CREATED) -> No
     """Write the blank return workbook porteurs fill in (command `ftap template`)."""
     tables: dict[str, Sequence[Mapping[str, object]]] = {s.key: [] for s in layout.TABLE_SHEETS}
     _write(path, {}, tables, created=created, title=f"Modèle de remontée FTAP — {FORMAT_VERSION}")
+
+
+def write_personal_template(path: Path, referentiel: Referentiel, project_id: str, *,
+                            created: dt.datetime = TEMPLATE_CREATED) -> None:
+    """The template made for one project (`ftap template --projet`): its identity pre-filled and locked, and a
+    hidden sheet with what `ftap check` needs of the référentiel to give the central verdict offline.
+
+    Raises KeyError when the référentiel does not know the project."""
+    rows = snapshot.snapshot_rows(referentiel, project_id, FORMAT_VERSION)
+    record = {label: value for section, label, value in rows if section == snapshot.PROJECT}
+    identity = {"project_id": project_id, "intitule": record["Intitulé du projet"] or None,
+                "porteur": record["Porteur du projet"] or None, "ministere": record["Ministère"] or None}
+    tables: dict[str, Sequence[Mapping[str, object]]] = {s.key: [] for s in layout.TABLE_SHEETS}
+    _write(path, identity, tables, created=created, title=f"Modèle de remontée FTAP — {project_id} — {FORMAT_VERSION}",
+           locked=frozenset(identity), snapshot=rows)
 
 
 def write_return(
@@ -118,27 +143,49 @@ _NAMED_STYLES: Final[dict[str, dict[str, object]]] = {
     "header": {"bold": True, "font_color": "#FFFFFF", "bg_color": _HEADER_COLOUR, "text_wrap": True,
                "valign": "vcenter", "border": 1, "locked": True},
     "label": {"bold": True, "bg_color": "#E3E3FD", "border": 1, "valign": "top", "text_wrap": True, "locked": True},
-    "title": {"bold": True, "font_size": 14, "font_color": _HEADER_COLOUR, "locked": True},
+    "title": {"bold": True, "font_size": 14, "font_color": _HEADER_COLOUR, "text_wrap": True, "valign": "top",
+              "locked": True},
     "heading": {"bold": True, "font_size": 12, "font_color": _HEADER_COLOUR, "bottom": 1, "locked": True},
     "text": {"text_wrap": True, "valign": "top", "locked": True},
     "small": {"text_wrap": True, "valign": "top", "font_color": "#3A3A3A", "locked": True},
     "list_header": {"bold": True, "locked": True},
     "plain": {"locked": True},
+    # Conditional formats (only the fill and the font count) and their samples on the Instructions sheet.
+    "bad": {"bg_color": BAD_FILL, "font_color": "#9C0006"},
+    "missing": {"bg_color": MISSING_FILL},
+    "bad_sample": {"bg_color": BAD_FILL, "font_color": "#9C0006", "border": 1, "valign": "top", "locked": True},
+    "missing_sample": {"bg_color": MISSING_FILL, "border": 1, "valign": "top", "locked": True},
 }
 
 
 def _write(path: Path, projet: Mapping[str, object], tables: Mapping[str, Sequence[Mapping[str, object]]], *,
-           created: dt.datetime, title: str) -> None:
+           created: dt.datetime, title: str, locked: frozenset[str] = frozenset(),
+           snapshot: Sequence[tuple[str, str, str]] = ()) -> None:
     workbook = new_workbook(path, created=created, title=title)
     formats = _Formats(workbook)
     lists = _ListColumns.from_layout()
     _write_instructions(workbook.add_worksheet(layout.INSTRUCTIONS_SHEET), formats)
-    _write_form(workbook.add_worksheet(layout.PROJET.name), projet, formats, lists)
+    _write_form(workbook.add_worksheet(layout.PROJET.name), projet, formats, lists, locked)
     for spec in layout.TABLE_SHEETS:
         if spec.key in tables:
             _write_table(workbook.add_worksheet(spec.name), spec, tables[spec.key], formats, lists)
     _write_lists(workbook.add_worksheet(layout.LISTS_SHEET), lists, formats)
+    if snapshot:
+        _write_snapshot(workbook.add_worksheet(layout.SNAPSHOT_SHEET), snapshot, formats)
     workbook.close()
+
+
+def _write_snapshot(ws: _Worksheet, rows: Sequence[tuple[str, str, str]], formats: _Formats) -> None:
+    """The personal template's référentiel snapshot: text only, hidden and protected (`ftap check` reads it)."""
+    for col, text in enumerate(PERSONAL_SNAPSHOT_HEADER):
+        ws.write_string(0, col, text, formats.named("list_header"))
+    for i, row in enumerate(rows, start=1):
+        for col, text in enumerate(row):
+            ws.write_string(i, col, text, formats.named("plain"))
+    ws.set_column(0, 1, 34)
+    ws.set_column(2, 2, 70)
+    ws.hide()
+    _protect(ws)
 
 
 def _as_datetime(value: object) -> dt.datetime | None:
@@ -190,36 +237,144 @@ class _ListColumns:
         return f"={quote_sheetname(layout.LISTS_SHEET)}!{xl_range_abs(1, col, len(values), col)}"
 
 
-def _validation(spec_key: str, f: Field, lists: _ListColumns) -> dict[str, object]:
-    """The data validation of a field's input cells, with French messages."""
+@dataclass(frozen=True)
+class _Bounds:
+    """What the contract says of a column's values: inclusive bounds, and whether a blank is accepted."""
+
+    low: int | float | None = None
+    high: int | float | None = None
+    nullable: bool = False
+
+
+@functools.cache
+def _schema_bounds(sheet_key: str) -> dict[str, _Bounds]:
+    """The bounds of each column of a table sheet, read from its pandera model, so the template cannot drift
+    from the checks. A check the template cannot express fails here, rather than go unchecked at input."""
+    out: dict[str, _Bounds] = {}
+    for key, column in SCHEMAS[sheet_key].to_schema().columns.items():
+        low: int | float | None = None
+        high: int | float | None = None
+        for check in column.checks:
+            stats: dict[str, Any] = dict(check.statistics or {})
+            if check.name == "in_range":
+                if not (stats.get("include_min", True) and stats.get("include_max", True)):
+                    raise ValueError(f"{sheet_key}.{key}: only inclusive ranges are drawn in the template")
+                low, high = stats["min_value"], stats["max_value"]
+            elif check.name == "greater_than_or_equal_to":
+                low = stats["min_value"]
+            elif check.name == "less_than_or_equal_to":
+                high = stats["max_value"]
+            elif check.name == "str_matches" and stats.get("pattern") == EJ_PATTERN:
+                pass  # the EJ kind's own rule
+            elif check.name != "isin":  # lists come from the same enums through `layout`
+                raise ValueError(f"{sheet_key}.{key}: pandera check {check.name!r} has no template rule")
+        out[str(key)] = _Bounds(low, high, bool(column.nullable))
+    return out
+
+
+def _bounds(spec: SheetLayout, f: Field) -> _Bounds:
+    if spec.is_form:
+        low, high = _FORM_BOUNDS.get(f.key, (None, None))
+        return _Bounds(low, high, nullable=not f.required)
+    return _schema_bounds(spec.key)[f.key]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One field's check, said twice from one source: the data validation of its input cells, and `valid`,
+    the same test as a formula on the first input cell (TRUE when a non-blank value is acceptable), which the
+    conditional formats reuse. `valid` is None when any value is accepted (free text)."""
+
+    validation: dict[str, object]
+    valid: str | None
+    required: bool
+
+
+def _bound_terms(cell: str, b: _Bounds) -> list[str]:
+    return ([f"{cell}>={b.low}"] if b.low is not None else []) + ([f"{cell}<={b.high}"] if b.high is not None else [])
+
+
+def _between(b: _Bounds) -> dict[str, object]:
+    """xlsxwriter's criteria for inclusive bounds, at least one of them set."""
+    if b.low is not None and b.high is not None:
+        return {"criteria": "between", "minimum": b.low, "maximum": b.high}
+    return {"criteria": ">=", "value": b.low} if b.low is not None else {"criteria": "<=", "value": b.high}
+
+
+def _bounds_text(b: _Bounds) -> str:
+    if b.low is not None and b.high is not None:
+        return "" if (b.low, b.high) == (-_NUMBER_LIMIT, _NUMBER_LIMIT) else f" entre {b.low} et {b.high}"
+    if b.low is not None:
+        return " positif ou nul" if b.low == 0 else f" supérieur ou égal à {b.low}"
+    return f" inférieur ou égal à {b.high}"
+
+
+def _excel_date(d: dt.date) -> str:
+    return f"DATE({d.year},{d.month},{d.day})"
+
+
+def _rule(spec: SheetLayout, f: Field, lists: _ListColumns, cell: str) -> _Rule:
+    """The check of a field whose first input cell is `cell` (A1), with French messages.
+
+    The formulas use Excel's English function names and commas, as the file format stores them; LibreOffice
+    reads them alike. They never raise on a value of the right kind; on text where a number is expected they
+    may, which a validation takes as a refusal and the marks wrap in IFERROR."""
     title = f.label if len(f.label) <= _TITLE_MAX else f.label[: _TITLE_MAX - 1] + "…"
     base: dict[str, object] = {"input_title": title, "input_message": f.description[:_MESSAGE_MAX],
                                "error_type": "stop", "error_title": "Valeur non valide"}
+    b = _bounds(spec, f)
+    required = not b.nullable
+    c = cell
     source = lists.source(f)
     if source is not None:
-        return {**base, "validate": "list", "source": source,
-                "error_message": "Choisissez une valeur dans la liste déroulante."}
-    if f.kind is Kind.INT and f.key in _YEAR_FIELDS:
-        return {**base, "validate": "integer", "criteria": "between", "minimum": enums.ANNEE_MIN,
-                "maximum": enums.ANNEE_MAX,
-                "error_message": f"Saisissez une année entre {enums.ANNEE_MIN} et {enums.ANNEE_MAX}."}
-    if f.kind is Kind.INT:
-        return {**base, "validate": "integer", "criteria": ">=", "value": 1,
-                "error_message": "Saisissez un nombre entier supérieur ou égal à 1."}
-    if f.kind in (Kind.AMOUNT, Kind.NUMBER):
-        what = "un montant en euros" if f.kind is Kind.AMOUNT else "un nombre"
-        if (spec_key, f.key) in _NON_NEGATIVE:
-            return {**base, "validate": "decimal", "criteria": ">=", "value": 0,
-                    "error_message": f"Saisissez {what} positif ou nul (ex. 1 200 000,50)."}
-        return {**base, "validate": "decimal", "criteria": "between", "minimum": -_AMOUNT_LIMIT,
-                "maximum": _AMOUNT_LIMIT, "error_message": f"Saisissez {what} (ex. 1 200 000,50 ; -5 000 pour un retrait)."}
+        return _Rule({**base, "validate": "list", "source": source,
+                      "error_message": "Choisissez une valeur dans la liste déroulante."},
+                     f"SUMPRODUCT(--({source.lstrip('=')}={c}))>0", required)
+    if f.kind in (Kind.INT, Kind.NUMBER):
+        if b.low is None and b.high is None:  # a number validation needs bounds: these only say "a number"
+            b = _Bounds(-_NUMBER_LIMIT, _NUMBER_LIMIT, b.nullable)
+        whole = f.kind is Kind.INT
+        if whole and f.key in _YEAR_FIELDS:
+            message = f"Saisissez une année{_bounds_text(b)}."
+        else:
+            message = f"Saisissez un nombre{' entier' if whole else ''}{_bounds_text(b)} (ex. {'2' if whole else '2,5'})."
+        terms = [f"ISNUMBER({c})", *([f"INT({c})={c}"] if whole else []), *_bound_terms(c, b)]
+        return _Rule({**base, "validate": "integer" if whole else "decimal", **_between(b), "error_message": message},
+                     f"AND({','.join(terms)})", required)
+    if f.kind is Kind.AMOUNT:
+        # A decimal validation cannot say "at most two decimals": a formula can.
+        valid = f"AND({','.join([f'ISNUMBER({c})', *_bound_terms(c, b), f'ROUND({c},2)={c}'])})"
+        if b.low is None:
+            message = ("Saisissez un montant en euros avec au plus deux décimales (ex. 1 200 000,50) ; un montant "
+                       "négatif est admis (retrait ou correction, ex. -5 000).")
+        else:
+            message = f"Saisissez un montant en euros{_bounds_text(b)}, avec au plus deux décimales (ex. 1 200 000,50)."
+        return _Rule({**base, "validate": "custom", "value": f"={valid}", "error_message": message}, valid, required)
     if f.kind is Kind.DATE:
-        return {**base, "validate": "date", "criteria": "between", "minimum": DATE_MIN, "maximum": DATE_MAX,
-                "error_message": "Saisissez une date au format jj/mm/aaaa (année sur quatre chiffres)."}
+        return _Rule({**base, "validate": "date", "criteria": "between", "minimum": DATE_MIN, "maximum": DATE_MAX,
+                      "error_message": "Saisissez une date au format jj/mm/aaaa (année sur quatre chiffres)."},
+                     f"AND(ISNUMBER({c}),{c}>={_excel_date(DATE_MIN)},{c}<={_excel_date(DATE_MAX)})", required)
     if f.kind is Kind.EJ:
-        return {**base, "validate": "length", "criteria": "==", "value": 10,
-                "error_message": "Le N° EJ compte exactement 10 chiffres (saisi en texte, zéros de tête compris)."}
-    return {**base, "validate": "any"}
+        # Ten digits, spaces allowed as the reader allows them: TEXT(n, "0…0") gives back only a run of digits.
+        digits = f'SUBSTITUTE({c}," ","")'
+        valid = f'AND(LEN({digits})=10,TEXT(--{digits},"0000000000")={digits})'
+        message = "Le N° EJ compte exactement 10 chiffres (saisi en texte, zéros de tête compris)."
+    elif f.kind is Kind.PROJECT_ID:
+        # AP-AAAA-NN or AP-AAAA-NNN, as `parsing.parse_project_id` reads it.
+        valid = (f'AND(OR(LEN({c})=10,LEN({c})=11),LEFT({c},3)="AP-",MID({c},8,1)="-",'
+                 f'TEXT(--MID({c},4,4),"0000")=MID({c},4,4),TEXT(--MID({c},9,3),REPT("0",LEN({c})-8))=MID({c},9,3))')
+        message = "Saisissez l'identifiant au format AP-AAAA-NN ou AP-AAAA-NNN (ex. AP-2024-07)."
+    elif f.kind is Kind.PERIOD:
+        valid = (f'AND(LEN({c})=7,MID({c},5,2)="-T",TEXT(--LEFT({c},4),"0000")=LEFT({c},4),'
+                 f'ISNUMBER(FIND(RIGHT({c},1),"1234")))')
+        message = "Saisissez le trimestre au format AAAA-Tn (ex. 2025-T2)."
+    elif f.kind is Kind.EMAIL:
+        valid = (f'AND(ISERROR(FIND(" ",{c})),LEN({c})-LEN(SUBSTITUTE({c},"@",""))=1,FIND("@",{c})>1,'
+                 f'ISNUMBER(FIND(".",{c},FIND("@",{c})+2)),ISERROR(FIND(".",RIGHT({c},2))))')
+        message = "Saisissez une adresse électronique (ex. prenom.nom@ministere.gouv.fr)."
+    else:
+        return _Rule({**base, "validate": "any"}, None, required)
+    return _Rule({**base, "validate": "custom", "value": f"={valid}", "error_message": message}, valid, required)
 
 
 def _add_validation(ws: _Worksheet, first_row: int, col: int, last_row: int, options: dict[str, object]) -> None:
@@ -227,33 +382,72 @@ def _add_validation(ws: _Worksheet, first_row: int, col: int, last_row: int, opt
         raise ValueError(f"data validation refused by xlsxwriter: {options}")
 
 
+def _add_marks(ws: _Worksheet, first_row: int, col: int, last_row: int, rule: _Rule, formats: _Formats, *,
+               started: str | None) -> None:
+    """Mark a bad value light red and a missing required one light orange. `started` is the test, on the first
+    row, that the line has begun (a table line with any value); None on the form, where every field is due.
+    An error value (#REF!, #DIV/0!…) is bad in any column, free text included: the reader rejects it."""
+    cell = xl_rowcol_to_cell(first_row, col)
+    if rule.valid is None:
+        bad = f"=ISERROR({cell})"
+    else:
+        bad = f"=IFERROR(AND(LEN(TRIM({cell}))>0,NOT(IFERROR({rule.valid},FALSE))),TRUE)"
+    _add_format(ws, first_row, col, last_row, bad, formats.named("bad"))
+    if rule.required:
+        blank = f"LEN(TRIM({cell}))=0"
+        _add_format(ws, first_row, col, last_row, f"=AND({started},{blank})" if started else f"={blank}",
+                    formats.named("missing"))
+
+
+def _add_format(ws: _Worksheet, first_row: int, col: int, last_row: int, formula: str, fmt: _Format) -> None:
+    if ws.conditional_format(first_row, col, last_row, col, {"type": "formula", "criteria": formula,
+                                                             "format": fmt}) != 0:
+        raise ValueError(f"conditional format refused by xlsxwriter: {formula}")
+
+
 def _protect(ws: _Worksheet) -> None:
     """Protect without a password: structure and headers stay put, input cells stay editable."""
     ws.protect("", {"format_columns": True, "format_rows": True})
 
 
+def _set_up_page(ws: _Worksheet, *, landscape: bool, repeat_header: bool) -> None:
+    """A4, one page wide, page numbers in the footer, as the consolidated workbook prints."""
+    ws.set_paper(A4)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.set_margins(**MARGINS)
+    ws.set_header("&L&A", {"margin": HEADER_MARGIN})
+    ws.set_footer(FOOTER, {"margin": HEADER_MARGIN})
+    ws.fit_to_pages(1, 0)
+    if repeat_header:
+        ws.repeat_rows(0)
+
+
 def _write_value(ws: _Worksheet, row: int, col: int, f: Field, value: object, formats: _Formats, *,
-                 shaded: bool) -> None:
+                 shaded: bool, locked: bool = False) -> None:
     """Write a value with the type it has (a number stays a number); an EJ is always text."""
     num_format = _num_format(f)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         if shaded:
-            ws.write_blank(row, col, None, formats.cell(num_format, shaded=shaded))
+            ws.write_blank(row, col, None, formats.cell(num_format, shaded=shaded, locked=locked))
     elif f.kind is Kind.EJ:
         text = str(int(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-        ws.write_string(row, col, text, formats.cell("@", shaded=shaded))
+        ws.write_string(row, col, text, formats.cell("@", shaded=shaded, locked=locked))
     elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, formats.cell(num_format, shaded=shaded))
+        ws.write_boolean(row, col, value, formats.cell(num_format, shaded=shaded, locked=locked))
     elif isinstance(value, (int, float, Decimal)):
-        ws.write_number(row, col, float(value), formats.cell(num_format, shaded=shaded))
+        ws.write_number(row, col, float(value), formats.cell(num_format, shaded=shaded, locked=locked))
     elif isinstance(value, (dt.date, dt.datetime)):
-        ws.write_datetime(row, col, value, formats.cell(layout.DATE_FORMAT, shaded=shaded))
+        ws.write_datetime(row, col, value, formats.cell(layout.DATE_FORMAT, shaded=shaded, locked=locked))
     else:
-        ws.write_string(row, col, str(value), formats.cell(num_format, shaded=shaded))
+        ws.write_string(row, col, str(value), formats.cell(num_format, shaded=shaded, locked=locked))
 
 
-def _write_form(ws: _Worksheet, projet: Mapping[str, object], formats: _Formats, lists: _ListColumns) -> None:
-    """`Projet`: one field a row, its label in A and its value in B."""
+def _write_form(ws: _Worksheet, projet: Mapping[str, object], formats: _Formats, lists: _ListColumns,
+                locked: frozenset[str] = frozenset()) -> None:
+    """`Projet`: one field a row, its label in A and its value in B; the `locked` fields cannot be edited."""
     unknown = set(projet) - {f.key for f in layout.PROJET.fields}
     if unknown:
         raise ValueError(f"unknown Projet field key(s): {sorted(unknown)}")
@@ -264,9 +458,12 @@ def _write_form(ws: _Worksheet, projet: Mapping[str, object], formats: _Formats,
     ws.set_row(0, 22)
     for i, f in enumerate(layout.PROJET.fields, start=1):
         ws.write_string(i, 0, f.label, formats.named("label"))
-        _write_value(ws, i, 1, f, projet.get(f.key), formats, shaded=True)
-        _add_validation(ws, i, 1, i, _validation(layout.PROJET.key, f, lists))
+        _write_value(ws, i, 1, f, projet.get(f.key), formats, shaded=True, locked=f.key in locked)
+        rule = _rule(layout.PROJET, f, lists, xl_rowcol_to_cell(i, 1))
+        _add_validation(ws, i, 1, i, rule.validation)
+        _add_marks(ws, i, 1, i, rule, formats, started=None)
     ws.freeze_panes(1, 0)
+    _set_up_page(ws, landscape=False, repeat_header=True)
     _protect(ws)
 
 
@@ -275,10 +472,13 @@ def _write_table(ws: _Worksheet, spec: SheetLayout, rows: Sequence[Mapping[str, 
     """A table sheet: the header on row 1 (locked), one line per row from row 2, input columns unlocked."""
     keys = {f.key for f in spec.fields}
     last = max(INPUT_ROWS, len(rows))
+    started = f"COUNTA($A2:${xl_col_to_name(len(spec.fields) - 1)}2)>0"
     for col, f in enumerate(spec.fields):
         ws.set_column(col, col, f.width, formats.cell(_num_format(f), shaded=False))
         ws.write_string(0, col, f.label, formats.named("header"))
-        _add_validation(ws, 1, col, last, _validation(spec.key, f, lists))
+        rule = _rule(spec, f, lists, xl_rowcol_to_cell(1, col))
+        _add_validation(ws, 1, col, last, rule.validation)
+        _add_marks(ws, 1, col, last, rule, formats, started=started)
     ws.set_row(0, 32)
     for i, row in enumerate(rows, start=1):
         unknown = set(row) - keys
@@ -287,6 +487,7 @@ def _write_table(ws: _Worksheet, spec: SheetLayout, rows: Sequence[Mapping[str, 
         for col, f in enumerate(spec.fields):
             _write_value(ws, i, col, f, row.get(f.key), formats, shaded=False)
     ws.freeze_panes(1, 0)
+    _set_up_page(ws, landscape=True, repeat_header=True)
     _protect(ws)
 
 
@@ -306,8 +507,11 @@ def _write_lists(ws: _Worksheet, lists: _ListColumns, formats: _Formats) -> None
 
 # --- the instructions sheet ---------------------------------------------------------------------------
 
-_INSTRUCTION_WIDTHS: Final = (34, 13, 95)
-_CHARS_PER_LINE: Final = 120
+#: Columns of the Instructions sheet: about 100 characters, the width of an A4 portrait page at 100 %.
+_INSTRUCTION_WIDTHS: Final = (28, 13, 60)
+#: Characters a line of a paragraph merged over the three columns holds, counted short so no line is cut.
+_CHARS_PER_LINE: Final = 95
+_LINE_HEIGHT: Final = 15.0
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -331,8 +535,10 @@ def _instructions() -> list[tuple[str, str]]:
                  "lignes depuis le début du projet, mises à jour. La DITP calcule elle-même les évolutions d'un "
                  "trimestre à l'autre."),
         ("heading", "2. Feuille Projet"),
-        ("text", "Une ligne par champ : le libellé en colonne A, la valeur en colonne B (fond jaune pâle). "
-                 "L'identifiant du projet (AP-AAAA-NN) est celui attribué par le comité de pilotage ; la période s'écrit AAAA-Tn "
+        ("text", "Une ligne par champ : le libellé en colonne A, la valeur en colonne B (fond jaune pâle, "
+                 "orange clair tant qu'un champ obligatoire est vide). "
+                 "L'identifiant du projet (AP-AAAA-NN, ou AP-AAAA-NNN au-delà de 99 projets) est celui attribué par le "
+                 "comité de pilotage ; la période s'écrit AAAA-Tn "
                  "(ex. 2025-T2) ; la date de situation tombe dans ce trimestre, normalement son dernier jour. "
                  "Le courriel du chef de projet reçoit le retour d'anomalies."),
         ("heading", "3. Feuille Financement"),
@@ -366,13 +572,25 @@ def _instructions() -> list[tuple[str, str]]:
                  "s'écrivent jj/mm/aaaa, l'année sur quatre chiffres. Le N° EJ compte 10 chiffres et reste en "
                  "texte : ses zéros de tête doivent être conservés. Pas de formule sans valeur ni de cellule en "
                  "erreur (#REF!, #DIV/0!…) : une valeur illisible écarte la ligne."),
-        ("heading", "7. Versions et renvoi"),
+        ("heading", "7. Contrôles à la saisie"),
+        ("text", "Chaque cellule à saisir est contrôlée dès la saisie : une valeur refusée ouvre un message qui dit "
+                 "quoi saisir (valeur de la liste déroulante, année dans les bornes de la feuille, montant en euros "
+                 "avec au plus deux décimales, positif ou nul sauf dans la feuille Consommation, date jj/mm/aaaa, "
+                 "N° EJ à 10 chiffres). Une valeur qui échappe à ce contrôle, collée par exemple, est signalée par "
+                 "la couleur de sa cellule :"),
+        ("bad_sample", "valeur non valide : hors de la liste, hors des bornes, plus de deux décimales, ou un texte "
+                       "à la place d'un nombre ou d'une date."),
+        ("missing_sample", "valeur obligatoire manquante : sur une ligne commencée d'un tableau, ou dans la "
+                           "feuille Projet."),
+        ("text", "Ces couleurs aident à la saisie ; le verdict est celui de « ftap check » et du traitement central "
+                 "(section 9)."),
+        ("heading", "8. Versions et renvoi"),
         ("text", "Le champ Version vaut 1 pour le premier envoi. Pour corriger une remontée déjà envoyée, renvoyez "
                  "le classeur complet avec une version supérieure (2, 3…) : la version la plus élevée fait foi, "
                  "les autres sont « Remplacée ». Deux fichiers de même version et de contenus différents sont "
                  "tous deux rejetés. Le nom du fichier ne compte pas ; nommez-le de préférence "
                  "AP-AAAA-NN_AAAA-Tn.xlsx."),
-        ("heading", "8. Vérifier, puis envoyer"),
+        ("heading", "9. Vérifier, puis envoyer"),
         ("text", "Avant l'envoi, vérifiez le fichier avec la commande « ftap check mon_fichier.xlsx » : elle rend "
                  "le même verdict et les mêmes messages que le traitement central de la DITP. Envoyez ensuite le "
                  "classeur à votre correspondant DITP du dispositif, au format .xlsx (ou .xlsm, .ods, .xls), sans "
@@ -380,17 +598,33 @@ def _instructions() -> list[tuple[str, str]]:
         ("text", "Chaque remontée reçoit un statut : « Retenue », « Retenue avec anomalies » (des lignes sont "
                  "écartées), « Rejetée » (le fichier entier est écarté) ou « Remplacée ». Les anomalies sont "
                  "envoyées au courriel du chef de projet, avec la cellule en cause et l'action attendue."),
-        ("heading", "9. Détail des champs"),
+        ("heading", "10. Détail des champs"),
     ]
 
 
-def _row_height(text: str, chars_per_line: int) -> float:
-    lines = sum(max(1, math.ceil(len(part) / chars_per_line)) for part in text.split("\n"))
-    return 15.0 * lines + 3
+_SAMPLE_NAMES: Final = {"bad_sample": "Rouge clair", "missing_sample": "Orange clair"}
+
+
+def _lines(text: str, chars_per_line: int) -> int:
+    return sum(max(1, math.ceil(len(part) / chars_per_line)) for part in text.split("\n"))
+
+
+def _row_height(*cells: tuple[str, int]) -> float:
+    """The height of a row of wrapped cells, (text, characters a line), set by hand: Excel does not fit merged
+    cells, and LibreOffice would fit them differently."""
+    return _LINE_HEIGHT * max(_lines(text, width) for text, width in cells) + 3
+
+
+def _required_label(spec: SheetLayout, f: Field) -> str:
+    """« Oui (colonne) » when the column must exist but a line may leave it blank (the imputation codes)."""
+    if not f.required:
+        return "Non"
+    return "Oui (colonne)" if _bounds(spec, f).nullable else "Oui"
 
 
 def _write_instructions(ws: _Worksheet, formats: _Formats) -> None:
-    """The instructions sheet: the rules of remontee-v1 in plain French, then every field of every sheet."""
+    """The instructions sheet: the rules of remontee-v1 in plain French, then every field of every sheet.
+    A4 portrait, one page wide: the paragraphs are merged over the three columns and wrapped."""
     for col, width in enumerate(_INSTRUCTION_WIDTHS):
         ws.set_column(col, col, width)
     last_col = len(_INSTRUCTION_WIDTHS) - 1
@@ -398,10 +632,17 @@ def _write_instructions(ws: _Worksheet, formats: _Formats) -> None:
     for style, text in _instructions():
         if style in ("text", "small"):
             ws.merge_range(row, 0, row, last_col, text, formats.named(style))
-            ws.set_row(row, _row_height(text, _CHARS_PER_LINE))
+            ws.set_row(row, _row_height((text, _CHARS_PER_LINE)))
+        elif style in _SAMPLE_NAMES:
+            ws.write_string(row, 0, _SAMPLE_NAMES[style], formats.named(style))
+            ws.merge_range(row, 1, row, last_col, text, formats.named("text"))
+            ws.set_row(row, _row_height((text, _CHARS_PER_LINE - _INSTRUCTION_WIDTHS[0])))
+        elif style == "title":
+            ws.merge_range(row, 0, row, last_col, text, formats.named(style))
+            ws.set_row(row, 2 * 20)
         else:
             ws.write_string(row, 0, text, formats.named(style))
-            ws.set_row(row, 22 if style == "title" else 20)
+            ws.set_row(row, 20)
         row += 1
     for spec in layout.SHEETS:
         row += 1
@@ -414,10 +655,12 @@ def _write_instructions(ws: _Worksheet, formats: _Formats) -> None:
             values = _choices(f)
             if values:
                 rule += " Valeurs : " + " ; ".join(str(v) for v in values) + "."
+            required = _required_label(spec, f)
             ws.write_string(row, 0, f.label, formats.named("text"))
-            ws.write_string(row, 1, "Oui" if f.required else "Non", formats.named("text"))
+            ws.write_string(row, 1, required, formats.named("text"))
             ws.write_string(row, 2, rule, formats.named("text"))
-            ws.set_row(row, _row_height(rule, _INSTRUCTION_WIDTHS[2]))
+            ws.set_row(row, _row_height(*zip((f.label, required, rule), _INSTRUCTION_WIDTHS, strict=True)))
             row += 1
+    _set_up_page(ws, landscape=False, repeat_header=False)
     ws.activate()
     _protect(ws)

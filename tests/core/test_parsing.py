@@ -120,3 +120,15 @@ def test_categories_accept_the_contracts_own_labels(raw: str, expected: str) -> 
     from ftap_pipeline.contract.labels import choice_index
 
     assert parsing.parse_choice(raw, choice_index(enums.CATEGORIES)) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("AP-2024-07", "AP-2024-07"), ("ap-2026-114", "AP-2026-114"),
+                                               ("AP – 2026 – 114", "AP-2026-114")])
+def test_project_ids_take_two_or_three_digits(raw: str, expected: str) -> None:
+    assert parsing.parse_project_id(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["AP-2026-1", "AP-2026-1145", "AP-26-114"])
+def test_other_project_ids_are_refused(raw: str) -> None:
+    with pytest.raises(InputError):
+        parsing.parse_project_id(raw)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pandera.pandas as pa
 import pytest
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.dimensions import ColumnDimension
 from openpyxl.worksheet.worksheet import Worksheet
+from pandera.typing import Series
 
-from ftap_pipeline.contract import enums, layout
+from ftap_pipeline.contract import enums, layout, schemas
 from ftap_pipeline.contract.layout import Field, Kind
 from ftap_pipeline.core.normalise import parse_return
-from ftap_pipeline.io.return_writer import INPUT_ROWS, write_return, write_template
+from ftap_pipeline.io import return_writer
+from ftap_pipeline.io.return_writer import BAD_FILL, INPUT_ROWS, MISSING_FILL, write_return, write_template
 from ftap_pipeline.io.workbook_reader import read_workbook
 from tests.builders import active
 
@@ -138,26 +142,195 @@ def test_every_list_field_has_a_dropdown_fed_by_the_enums(template: openpyxl.Wor
     assert checked == 6 + 4 + 4 + 3 + 3  # Projet, Financement, Consommation, Économies, Indicateurs
 
 
-def test_numeric_and_date_validations(template: openpyxl.Workbook) -> None:
-    fin = _validations(template["Financement"])
-    assert (fin["A2"].type, fin["A2"].operator or "between", fin["A2"].formula1, fin["A2"].formula2) == \
-        ("whole", "between", str(enums.ANNEE_MIN), str(enums.ANNEE_MAX))
-    assert (fin["F2"].type, fin["F2"].operator, fin["F2"].formula1) == ("decimal", "greaterThanOrEqual", "0")
-    conso = _validations(template["Consommation"])
-    assert conso["A2"].type == "textLength"
-    assert conso["A2"].formula1 == "10"
-    assert conso["C2"].type == "date"
-    assert conso["L2"].type == "decimal"
-    assert float(conso["L2"].formula1) < 0, "a withdrawal is a negative AE"
-    projet = _validations(template[layout.PROJET.name])
-    assert projet["B5"].type == "date"  # Date de situation
-    assert projet["B19"].type == "whole"  # Version
-    for dv in [*fin.values(), *conso.values()]:
-        assert dv.promptTitle, "every input column explains itself in French"
-        assert dv.prompt
-        if dv.type not in (None, "none"):
-            assert dv.showErrorMessage
-            assert dv.error
+#: The contract of each typed input column, written out here rather than derived: (type, operator, formula1,
+#: formula2) as openpyxl reads them back. None as the operator is OOXML's default, "between".
+_AMOUNT = "AND(ISNUMBER({c}),{c}>=0,ROUND({c},2)={c})"
+_SIGNED_AMOUNT = "AND(ISNUMBER({c}),ROUND({c},2)={c})"  # Consommation: a withdrawal is negative
+_EJ = 'AND(LEN(SUBSTITUTE({c}," ",""))=10,TEXT(--SUBSTITUTE({c}," ",""),"0000000000")=SUBSTITUTE({c}," ",""))'
+_DATES = ("date", None, str((dt.date(1990, 1, 1) - dt.date(1899, 12, 30)).days),
+          str((dt.date(2100, 12, 31) - dt.date(1899, 12, 30)).days))
+_FREE = (None, None, None, None)
+_LIST = ("list",)
+EXPECTED_VALIDATIONS: dict[str, dict[str, tuple[str | None, ...]]] = {
+    "Financement": {"A": ("whole", None, "2023", "2030"), **dict.fromkeys("BCDE", _LIST),
+                    "F": ("custom", None, _AMOUNT, None), "G": ("custom", None, _AMOUNT, None)},
+    "Consommation": {"A": ("custom", None, _EJ, None), "B": ("whole", None, "2023", "2030"), "C": _DATES,
+                     "D": _FREE, **dict.fromkeys("EFGH", _LIST), **dict.fromkeys("IJK", _FREE),
+                     "L": ("custom", None, _SIGNED_AMOUNT, None), "M": ("custom", None, _SIGNED_AMOUNT, None),
+                     "N": _FREE},
+    "Économies": {"A": ("whole", None, "2000", "2100"), "B": _LIST, "C": _LIST,
+                  "D": ("custom", None, _AMOUNT, None), "E": ("decimal", "greaterThanOrEqual", "0", None),
+                  "F": _LIST, "G": _FREE},
+    "Indicateurs": {"A": _FREE, "B": _LIST, "C": _FREE, "D": _LIST,
+                    **dict.fromkeys("EGI", ("decimal", None, "-1000000000000", "1000000000000")),
+                    "F": _DATES, "H": _DATES, "J": _LIST},
+}
+#: Columns whose value may stay blank on a line: the schema's nullable columns (imputation only on FTAP lines).
+OPTIONAL = {"Consommation": set("IJKN"), "Économies": set("EG"), "Indicateurs": {"I"}}
+
+
+def _dv_tuple(dv: Any, expected: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    return (dv.type, dv.operator, dv.formula1, dv.formula2)[: len(expected)]
+
+
+def test_every_typed_column_is_validated_over_its_input_rows(template: openpyxl.Workbook) -> None:
+    for spec in layout.TABLE_SHEETS:
+        ws = template[spec.name]
+        validations = _validations(ws)
+        expected = EXPECTED_VALIDATIONS[spec.name]
+        assert sorted(expected) == [get_column_letter(i) for i in range(1, len(spec.fields) + 1)], spec.name
+        assert len(validations) == len(spec.fields), "one validation a column"
+        for letter, want in expected.items():
+            dv = validations[f"{letter}2"]
+            assert str(dv.sqref) == f"{letter}2:{letter}{INPUT_ROWS + 1}", (spec.name, letter)
+            want = tuple(w.format(c=f"{letter}2") if w else w for w in want)
+            assert _dv_tuple(dv, want) == want, (spec.name, letter)
+            assert dv.promptTitle, "every input column explains itself in French"
+            assert dv.prompt
+            if dv.type is not None:
+                assert (dv.showErrorMessage, dv.errorStyle or "stop", dv.allow_blank) == (True, "stop", True)
+                assert dv.errorTitle == "Valeur non valide"
+                assert dv.error.startswith(("Saisissez", "Choisissez", "Le N° EJ")), dv.error
+
+
+def test_amount_messages_say_two_decimals_and_the_sign(template: openpyxl.Workbook) -> None:
+    fin, conso = _validations(template["Financement"]), _validations(template["Consommation"])
+    assert "positif ou nul" in fin["F2"].error
+    assert "négatif est admis" in conso["L2"].error
+    assert "deux décimales" in fin["F2"].error
+    assert "deux décimales" in conso["L2"].error
+
+
+_PROJET_VALIDATIONS: dict[str, tuple[str | None, ...]] = {
+    "project_id": ("custom", None, 'AND(OR(LEN(B2)=10,LEN(B2)=11),LEFT(B2,3)="AP-",MID(B2,8,1)="-",'
+                   'TEXT(--MID(B2,4,4),"0000")=MID(B2,4,4),TEXT(--MID(B2,9,3),REPT("0",LEN(B2)-8))=MID(B2,9,3))'),
+    "period": ("custom", None, 'AND(LEN(B4)=7,MID(B4,5,2)="-T",TEXT(--LEFT(B4,4),"0000")=LEFT(B4,4),'
+               'ISNUMBER(FIND(RIGHT(B4,1),"1234")))'),
+    "date_situation": _DATES, "date_cadrage": _DATES, "debut": _DATES, "fin": _DATES,
+    "courriel": ("custom",), "version": ("whole", "greaterThanOrEqual", "1", None),
+}
+
+
+def test_every_projet_field_is_validated(template: openpyxl.Workbook) -> None:
+    validations = _validations(template[layout.PROJET.name])
+    for row, f in enumerate(layout.PROJET.fields, start=2):
+        dv = validations[f"B{row}"]
+        assert str(dv.sqref) == f"B{row}"
+        if _expected_choices(f):
+            want: tuple[str | None, ...] = _LIST
+        else:
+            want = _PROJET_VALIDATIONS.get(f.key, _FREE)
+        assert _dv_tuple(dv, want) == want, f.label
+
+
+def _rules(ws: Worksheet) -> dict[str, list[tuple[str, str]]]:
+    """Conditional formats by range: (formula, fill) of each rule, in priority order."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for rng in ws.conditional_formatting:
+        for rule in sorted(rng.rules, key=lambda r: r.priority):
+            assert rule.type == "expression"
+            out.setdefault(str(rng.sqref), []).append((rule.formula[0], rule.dxf.fill.bgColor.rgb[-6:]))
+    return out
+
+
+def _bad(cell: str, valid: str | None) -> str:
+    """A value the validation refuses, or an error value (#REF!…), which is bad even in a free-text column."""
+    if valid is None:
+        return f"ISERROR({cell})"
+    return f"IFERROR(AND(LEN(TRIM({cell}))>0,NOT(IFERROR({valid},FALSE))),TRUE)"
+
+
+def _valid_formula(c: str, dv: Any) -> str | None:
+    """What the bad-value mark of cell `c` tests: the condition of its validation, whatever its kind."""
+    if dv.type is None:
+        return None
+    if dv.type == "custom":
+        return str(dv.formula1)
+    if dv.type == "list":
+        return f"SUMPRODUCT(--({dv.formula1}={c}))>0"
+    if dv.type == "whole" and dv.operator == "greaterThanOrEqual":
+        return f"AND(ISNUMBER({c}),INT({c})={c},{c}>={dv.formula1})"
+    if dv.type == "whole":
+        return f"AND(ISNUMBER({c}),INT({c})={c},{c}>={dv.formula1},{c}<={dv.formula2})"
+    if dv.type == "date":
+        return f"AND(ISNUMBER({c}),{c}>=DATE(1990,1,1),{c}<=DATE(2100,12,31))"
+    if dv.type == "decimal" and dv.operator == "greaterThanOrEqual":
+        return f"AND(ISNUMBER({c}),{c}>={dv.formula1})"
+    assert dv.type == "decimal"
+    return f"AND(ISNUMBER({c}),{c}>={dv.formula1},{c}<={dv.formula2})"
+
+
+def test_bad_and_missing_values_are_marked_on_every_input_range(template: openpyxl.Workbook) -> None:
+    """Light red where the validation would refuse (a paste bypasses it), light orange where a required cell of a
+    started line is blank; every table cell from row 2 to the last input row is covered."""
+    red, orange = BAD_FILL.lstrip("#"), MISSING_FILL.lstrip("#")
+    for spec in layout.TABLE_SHEETS:
+        ws = template[spec.name]
+        rules, validations = _rules(ws), _validations(ws)
+        last = get_column_letter(len(spec.fields))
+        for col in range(1, len(spec.fields) + 1):
+            letter = get_column_letter(col)
+            dv = validations[f"{letter}2"]
+            want = [(_bad(f"{letter}2", _valid_formula(f"{letter}2", dv)), red)]
+            if letter not in OPTIONAL.get(spec.name, set()):
+                want.append((f"AND(COUNTA($A2:${last}2)>0,LEN(TRIM({letter}2))=0)", orange))
+            assert rules.get(f"{letter}2:{letter}{INPUT_ROWS + 1}", []) == want, (spec.name, letter)
+        assert set(rules) <= {f"{get_column_letter(c)}2:{get_column_letter(c)}{INPUT_ROWS + 1}"
+                              for c in range(1, len(spec.fields) + 1)}
+    ws = template[layout.PROJET.name]
+    rules, validations = _rules(ws), _validations(ws)
+    for row, f in enumerate(layout.PROJET.fields, start=2):
+        dv, cell = validations[f"B{row}"], f"B{row}"
+        want = [(_bad(cell, _valid_formula(cell, dv)), red)]
+        if f.required:
+            want.append((f"LEN(TRIM({cell}))=0", orange))
+        assert rules.get(cell, []) == want, f.label
+    for name in (layout.INSTRUCTIONS_SHEET, layout.LISTS_SHEET):
+        assert not template[name].conditional_formatting
+
+
+def test_formulas_stay_within_excels_limits(template: openpyxl.Workbook) -> None:
+    """Excel's dialogs take 255 characters of a validation formula; the marks are kept as short. The formulas
+    use English function names and commas, as the file format stores them (no localised names, no `;`)."""
+    formulas = [dv.formula1 for ws in template for dv in ws.data_validations.dataValidation if dv.type == "custom"]
+    formulas += [rule.formula[0] for ws in template for rng in ws.conditional_formatting for rule in rng.rules]
+    assert len(formulas) > 50
+    for formula in formulas:
+        assert len(formula) <= 255, formula
+        assert ";" not in formula, formula
+        assert not re.search(r"\b(ET|OU|NON|ESTNUM|ARRONDI|SOMMEPROD|NBVAL|SIERREUR|SUPPRESPACE|TEXTE)\(", formula)
+
+
+def test_amount_columns_carry_the_two_decimal_rule(template: openpyxl.Workbook) -> None:
+    """Every amount of every table: the validation and the bad-value mark round to the cent."""
+    for spec in layout.TABLE_SHEETS:
+        ws = template[spec.name]
+        rules, validations = _rules(ws), _validations(ws)
+        for col, f in enumerate(spec.fields, start=1):
+            if f.kind is Kind.AMOUNT:
+                c = f"{get_column_letter(col)}2"
+                assert f"ROUND({c},2)={c}" in validations[c].formula1, (spec.name, f.label)
+                assert f"ROUND({c},2)={c}" in rules[f"{c}:{c[0]}{INPUT_ROWS + 1}"][0][0], (spec.name, f.label)
+                assert (f"{c}>=0" in validations[c].formula1) == (spec.key != "consommation"), (spec.name, f.label)
+
+
+def test_the_schema_bounds_drive_the_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The year bounds come from the pandera models (Économies: 2000 to 2100, not the financing years), and a
+    check the template cannot draw stops the build instead of going unchecked at input."""
+    assert return_writer._schema_bounds("economies")["annee"] == return_writer._Bounds(2000, 2100)
+    assert return_writer._schema_bounds("consommation")["ae"] == return_writer._Bounds()
+    assert return_writer._schema_bounds("consommation")["activite"].nullable
+
+    class Strange(pa.DataFrameModel):
+        ae: Series[float] = pa.Field(notin=[13.0])
+
+    monkeypatch.setitem(schemas.SCHEMAS, "financement", Strange)
+    return_writer._schema_bounds.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="notin"):
+            return_writer._schema_bounds("financement")
+    finally:
+        return_writer._schema_bounds.cache_clear()
 
 
 def test_formats_widths_protection_and_frozen_header(template: openpyxl.Workbook) -> None:
@@ -188,6 +361,45 @@ def test_formats_widths_protection_and_frozen_header(template: openpyxl.Workbook
         assert not ws.cell(row, 2).protection.locked
         if f.kind is Kind.DATE:
             assert ws.cell(row, 2).number_format == layout.DATE_FORMAT
+
+
+def test_every_sheet_is_protected_without_a_password(template: openpyxl.Workbook) -> None:
+    for name in SHEET_ORDER:
+        protection = template[name].protection
+        assert protection.sheet, name
+        assert not protection.password, name
+        assert protection.formatColumns is False, "widths may be changed"  # False: allowed while protected
+
+
+def test_every_sheet_prints_a4_one_page_wide(template: openpyxl.Workbook) -> None:
+    tables = {s.name for s in layout.TABLE_SHEETS}
+    for name in SHEET_ORDER[:-1]:  # the Listes sheet is hidden
+        ws = template[name]
+        setup = ws.page_setup
+        assert setup.paperSize == 9, name  # A4
+        assert setup.orientation == ("landscape" if name in tables else "portrait"), name
+        fit, footer = ws.sheet_properties.pageSetUpPr, ws.oddFooter
+        assert fit is not None
+        assert fit.fitToPage, name
+        assert (setup.fitToWidth or 1, setup.fitToHeight) == (1, 0), name  # no fitToWidth: OOXML's default, 1
+        assert footer is not None
+        assert footer.center.text == "Page &P / &N", name
+        assert ws.print_title_rows == (None if name == layout.INSTRUCTIONS_SHEET else "$1:$1"), name
+    ws = template[layout.INSTRUCTIONS_SHEET]
+    widths = [_column(ws, col).width for col in (1, 2, 3)]
+    assert sum(widths) <= 105, "about the width of an A4 portrait page at 100 %"
+    assert all(c.alignment.wrap_text for row in ws.iter_rows(min_row=2) for c in row
+               if isinstance(c.value, str) and len(c.value) > 40), "long texts wrap"
+
+
+def test_instructions_explain_the_marks_with_their_colours(template: openpyxl.Workbook) -> None:
+    ws = template[layout.INSTRUCTIONS_SHEET]
+    cells = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert cells["Rouge clair"].fill.fgColor.rgb[-6:] == BAD_FILL.lstrip("#")
+    assert cells["Orange clair"].fill.fgColor.rgb[-6:] == MISSING_FILL.lstrip("#")
+    text = " ".join(cells)
+    for expected in ("deux décimales", "collée", "ligne commencée", "Oui (colonne)"):
+        assert expected in text, expected
 
 
 def test_instructions_are_french_and_cover_the_rules(template: openpyxl.Workbook) -> None:
