@@ -17,7 +17,7 @@ from ftap_pipeline.io.referentiel_reader import read_referentiel
 from ftap_pipeline.io.return_writer import write_personal_template
 from ftap_pipeline.pipeline import RunConfig, ingest
 from tests import builders as b
-from tests.conftest import INPUTS
+from tests.conftest import INPUTS, soffice
 
 REFERENTIEL = INPUTS / inbox.REFERENCE_FILE
 #: Findings that compare a return with the others: a single file checked alone cannot have them.
@@ -76,6 +76,7 @@ def test_check_on_a_filled_personal_template_gives_the_central_verdict(tmp_path:
     assert set(result.sources.values()) == {TEMPLATE}
     for r in result.records:
         assert _verdict(r) == _verdict(central[r.file]), r.file
+        assert not any(f.slug == "extra-sheet" for f in r.findings)  # the snapshot sheet is read past silently
         compared += 1
     assert compared >= 12
 
@@ -130,3 +131,20 @@ def test_a_snapshot_older_than_the_given_referentiel_is_said(tmp_path: Path) -> 
     assert len(result.notes) == 1
     assert "ce modèle a été établi avec un autre référentiel" in result.notes[0]
     assert result.sources == {"ancien.xlsx": "fourni"}
+
+
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_opens_the_personal_template(tmp_path: Path) -> None:
+    import python_calamine
+
+    from tests.io.test_libreoffice import convert
+
+    template = tmp_path / "modele.xlsx"
+    write_personal_template(template, read_referentiel(REFERENTIEL), "AP-2024-03")
+    ods = convert([template], "ods", tmp_path / "lo")[0]
+    wb = python_calamine.CalamineWorkbook.from_path(str(ods))
+    assert layout.SNAPSHOT_SHEET in wb.sheet_names
+    rows = wb.get_sheet_by_name(layout.PROJET.name).to_python()
+    assert ["Identifiant du projet", "AP-2024-03"] in [r[:2] for r in rows]
+    # Resaved by LibreOffice, the template still carries its snapshot: the check still uses it.
+    assert check_files([ods], None).sources == {ods.name: TEMPLATE}
