@@ -134,11 +134,10 @@ def indicateurs_table(suivi: pd.DataFrame, tranches: pd.DataFrame, economies: pd
     rows.append(_row("5.2-QUALITE", None, "", float(sum(f.improves_quality for f in facts.values())), None))
     rows.append(_row("5.2-CONDITIONS", None, "", float(sum(f.improves_conditions for f in facts.values())), None))
     minimum = referentiel.parameter(ref.P_ROI)
+    # A realised ratio waits for a window to be over; a forecast one never does.
     over = any(f.roi.realised_ftap.note != TOO_RECENT for f in facts.values())
-    for code, pick in (("3-ROI-FTAP", _realised_ftap), ("3-ROI-TOTAL", _realised_total),
-                       ("3-ROI-PREV-FTAP", _forecast_ftap), ("3-ROI-PREV-TOTAL", _forecast_total)):
-        rows.append(_ratio_row(code, portfolio_ratio(pick(f.roi) for f in facts.values()), minimum,
-                               over or "PREV" in code))
+    for code, ratio in portfolio_ratios(facts).items():
+        rows.append(_ratio_row(code, ratio, minimum, over or code in FORECAST_CODES))
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["Année"] = table["Année"].astype("Int64")
     return table
@@ -160,8 +159,11 @@ def _forecast_total(r: ProjectRoi) -> Ratio:
     return r.forecast_total
 
 
+FORECAST_CODES = frozenset({"3-ROI-PREV-FTAP", "3-ROI-PREV-TOTAL"})
+
+
 def portfolio_ratios(facts: Mapping[str, ProjectFacts]) -> dict[str, PortfolioRatio]:
-    """The four portfolio ratios, by indicator code (the Synthèse shows the same ones)."""
+    """The four portfolio ratios, by indicator code, in the table's order (the Synthèse shows the same ones)."""
     return {code: portfolio_ratio(pick(f.roi) for f in facts.values())
             for code, pick in (("3-ROI-FTAP", _realised_ftap), ("3-ROI-TOTAL", _realised_total),
                                ("3-ROI-PREV-FTAP", _forecast_ftap), ("3-ROI-PREV-TOTAL", _forecast_total))}

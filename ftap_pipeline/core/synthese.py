@@ -11,6 +11,7 @@ import pandas as pd
 from ftap_pipeline.contract import enums
 from ftap_pipeline.core.figures import Figures
 from ftap_pipeline.core.indicateurs import TOTAL, portfolio_ratios, series_by_year
+from ftap_pipeline.core.portefeuille import NON_RESPECTE
 from ftap_pipeline.core.report_spec import ChartKind, ChartSpec, Series, TableSpec, cols
 from ftap_pipeline.core.report_spec import ColKind as K
 from ftap_pipeline.core.roi import PortfolioRatio
@@ -77,7 +78,7 @@ def synthese_facts(figures: Figures) -> tuple[Fact, ...]:
     names = " ; ".join(f"{pid} ({titles.get(pid, '')})" if titles.get(pid) else pid for pid in missing)
     ratios = portfolio_ratios({pid: f.facts for pid, f in figures.projects.items()})
     alerts_eco = int((figures.economies["Alerte"] != "").sum()) if not figures.economies.empty else 0
-    criteria = sum(1 for f in figures.projects.values() if any(s == "Non respecté" for _, s in f.criteria))
+    criteria = sum(1 for f in figures.projects.values() if any(s == NON_RESPECTE for _, s in f.criteria))
     facts: list[Fact] = [
         ("Rapport", scope.title, K.TEXT),
         ("Période attendue", str(scope.period), K.TEXT),
