@@ -7,6 +7,7 @@ these models check ranges, lists and formats, and each failure is mapped back to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -117,6 +118,46 @@ SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "economies": EconomiesSchema,
     "indicateurs": IndicateursSchema,
 }
+
+@dataclass(frozen=True)
+class ColumnBounds:
+    """What a model checks of one column's values, read from the model itself, for those who must say it
+    again to a person (the template's input checks, the feedback's « Format attendu »)."""
+
+    low: int | float | None = None
+    high: int | float | None = None
+    nullable: bool = False
+    #: The other checks, by name, with the pattern of a `str_matches`: a reader that says the bounds only
+    #: can refuse a column whose checks it does not all know.
+    other_checks: tuple[str, ...] = ()
+    pattern: str | None = None
+    exclusive: bool = False
+
+
+@functools.cache
+def column_bounds(sheet_key: str) -> Mapping[str, ColumnBounds]:
+    """The bounds of each column of a table sheet's model."""
+    out: dict[str, ColumnBounds] = {}
+    for key, column in SCHEMAS[sheet_key].to_schema().columns.items():
+        low = high = pattern = None
+        exclusive = False
+        others: list[str] = []
+        for check in column.checks:
+            stats: dict[str, Any] = dict(check.statistics or {})
+            if check.name == "in_range":
+                low, high = stats["min_value"], stats["max_value"]
+                exclusive = not (stats.get("include_min", True) and stats.get("include_max", True))
+            elif check.name == "greater_than_or_equal_to":
+                low = stats["min_value"]
+            elif check.name == "less_than_or_equal_to":
+                high = stats["max_value"]
+            else:
+                others.append(str(check.name))
+                if check.name == "str_matches":
+                    pattern = stats.get("pattern")
+        out[str(key)] = ColumnBounds(low, high, bool(column.nullable), tuple(others), pattern, exclusive)
+    return out
+
 
 #: Row-wise checks: check name → (finding slug, field key it is reported on).
 ROW_CHECKS: dict[str, tuple[str, str]] = {

@@ -10,7 +10,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import pandas as pd
 
@@ -20,7 +19,7 @@ from ftap_pipeline.contract.labels import normalise_label
 from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
 from ftap_pipeline.contract.model import ReturnRecord
 from ftap_pipeline.contract.referentiel import Referentiel
-from ftap_pipeline.contract.schemas import SCHEMAS
+from ftap_pipeline.contract.schemas import SCHEMAS, column_bounds
 from ftap_pipeline.core.figures import Figures, ReportScope
 from ftap_pipeline.core.report import finding_sort_key, rapprochement_table
 from ftap_pipeline.core.report_spec import ColKind as K
@@ -116,22 +115,6 @@ def field_of(f: Finding) -> tuple[SheetLayout, Field] | None:
     return matches[0] if len(matches) == 1 else None
 
 
-@cache
-def _bounds(sheet_key: str, field_key: str) -> tuple[object, object]:
-    """The (minimum, maximum) that the sheet's Pandera model checks on a column, None where it checks none."""
-    model = SCHEMAS.get(sheet_key)
-    column = model.to_schema().columns.get(field_key) if model is not None else None
-    low: object = None
-    high: object = None
-    for check in column.checks if column is not None else ():
-        stats = check.statistics or {}
-        if check.name == "in_range":
-            low, high = stats.get("min_value"), stats.get("max_value")
-        elif check.name == "greater_than_or_equal_to":
-            low = stats.get("min_value")
-    return low, high
-
-
 def _range_text(low: object, high: object) -> str:
     if low is not None and high is not None:
         return f" de {low} à {high}"
@@ -144,7 +127,8 @@ def expected_format(f: Finding) -> str:
     if found is None:
         return ""
     sheet, field = found
-    low, high = _bounds(sheet.key, field.key)
+    bounds = column_bounds(sheet.key).get(field.key) if sheet.key in SCHEMAS else None
+    low, high = (bounds.low, bounds.high) if bounds is not None else (None, None)
     kind = field.kind
     if kind is Kind.AMOUNT:
         sign = _range_text(low, high) if low is not None else " (négatif admis)"

@@ -11,7 +11,6 @@ a fixed document creation date, so equal inputs give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_range_abs, xl
 from ftap_pipeline.contract import enums, layout
 from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
-from ftap_pipeline.contract.schemas import EJ_PATTERN, SCHEMAS
+from ftap_pipeline.contract.schemas import EJ_PATTERN, column_bounds
 from ftap_pipeline.core import snapshot
 from ftap_pipeline.core.parsing import DATE_MAX, DATE_MIN
 from ftap_pipeline.io.excel_writer import A4, FOOTER, HEADER_MARGIN, MARGINS
@@ -246,37 +245,25 @@ class _Bounds:
     nullable: bool = False
 
 
-@functools.cache
-def _schema_bounds(sheet_key: str) -> dict[str, _Bounds]:
-    """The bounds of each column of a table sheet, read from its pandera model, so the template cannot drift
+def _schema_bounds(sheet_key: str, field_key: str) -> _Bounds:
+    """A column's bounds, from its pandera model (`contract.schemas.column_bounds`), so the template cannot drift
     from the checks. A check the template cannot express fails here, rather than go unchecked at input."""
-    out: dict[str, _Bounds] = {}
-    for key, column in SCHEMAS[sheet_key].to_schema().columns.items():
-        low: int | float | None = None
-        high: int | float | None = None
-        for check in column.checks:
-            stats: dict[str, Any] = dict(check.statistics or {})
-            if check.name == "in_range":
-                if not (stats.get("include_min", True) and stats.get("include_max", True)):
-                    raise ValueError(f"{sheet_key}.{key}: only inclusive ranges are drawn in the template")
-                low, high = stats["min_value"], stats["max_value"]
-            elif check.name == "greater_than_or_equal_to":
-                low = stats["min_value"]
-            elif check.name == "less_than_or_equal_to":
-                high = stats["max_value"]
-            elif check.name == "str_matches" and stats.get("pattern") == EJ_PATTERN:
-                pass  # the EJ kind's own rule
-            elif check.name != "isin":  # lists come from the same enums through `layout`
-                raise ValueError(f"{sheet_key}.{key}: pandera check {check.name!r} has no template rule")
-        out[str(key)] = _Bounds(low, high, bool(column.nullable))
-    return out
+    bounds = column_bounds(sheet_key)[field_key]
+    if bounds.exclusive:
+        raise ValueError(f"{sheet_key}.{field_key}: only inclusive ranges are drawn in the template")
+    for name in bounds.other_checks:
+        if name == "str_matches" and bounds.pattern == EJ_PATTERN:
+            continue  # the EJ kind's own rule
+        if name != "isin":  # lists come from the same enums through `layout`
+            raise ValueError(f"{sheet_key}.{field_key}: pandera check {name!r} has no template rule")
+    return _Bounds(bounds.low, bounds.high, bounds.nullable)
 
 
 def _bounds(spec: SheetLayout, f: Field) -> _Bounds:
     if spec.is_form:
         low, high = _FORM_BOUNDS.get(f.key, (None, None))
         return _Bounds(low, high, nullable=not f.required)
-    return _schema_bounds(spec.key)[f.key]
+    return _schema_bounds(spec.key, f.key)
 
 
 @dataclass(frozen=True)

@@ -317,20 +317,20 @@ def test_amount_columns_carry_the_two_decimal_rule(template: openpyxl.Workbook) 
 def test_the_schema_bounds_drive_the_template(monkeypatch: pytest.MonkeyPatch) -> None:
     """The year bounds come from the pandera models (Économies: 2000 to 2100, not the financing years), and a
     check the template cannot draw stops the build instead of going unchecked at input."""
-    assert return_writer._schema_bounds("economies")["annee"] == return_writer._Bounds(2000, 2100)
-    assert return_writer._schema_bounds("consommation")["ae"] == return_writer._Bounds()
-    assert return_writer._schema_bounds("consommation")["activite"].nullable
+    assert return_writer._schema_bounds("economies", "annee") == return_writer._Bounds(2000, 2100)
+    assert return_writer._schema_bounds("consommation", "ae") == return_writer._Bounds()
+    assert return_writer._schema_bounds("consommation", "activite").nullable
 
     class Strange(pa.DataFrameModel):
         ae: Series[float] = pa.Field(notin=[13.0])
 
     monkeypatch.setitem(schemas.SCHEMAS, "financement", Strange)
-    return_writer._schema_bounds.cache_clear()
+    schemas.column_bounds.cache_clear()
     try:
         with pytest.raises(ValueError, match="notin"):
-            return_writer._schema_bounds("financement")
+            return_writer._schema_bounds("financement", "ae")
     finally:
-        return_writer._schema_bounds.cache_clear()
+        schemas.column_bounds.cache_clear()
 
 
 def test_formats_widths_protection_and_frozen_header(template: openpyxl.Workbook) -> None:
