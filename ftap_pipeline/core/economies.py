@@ -26,18 +26,6 @@ COLUMNS = ["Identifiant du projet", "Année", "Nature d'économie", "Prévisionn
 _KEY = ["annee", "nature"]
 
 
-def first_kept_returns(records: Sequence[ReturnRecord], cutoff: dt.date) -> dict[str, ReturnRecord]:
-    """Each project's earliest kept return on or before the cut-off: where its initial forecast is read."""
-    first: dict[str, ReturnRecord] = {}
-    for r in records:
-        if not r.kept or r.project_id is None or r.date_situation is None or r.date_situation > cutoff:
-            continue
-        current = first.get(r.project_id)
-        if current is None or (r.period or "", r.date_situation) < (current.period or "", current.date_situation):
-            first[r.project_id] = r
-    return first
-
-
 @dataclass(frozen=True)
 class _Sums:
     prev: float
@@ -73,11 +61,37 @@ def sums_by_file(lines: pd.DataFrame, files: set[str]) -> dict[str, dict[tuple[i
     return out
 
 
-def _alerts(record: ReturnRecord, lines: pd.DataFrame) -> set[tuple[int, str]]:
-    """Year × nature of the standing return's §7 findings: the alert and the finding are one judgement."""
-    rows = {f.row for f in record.findings if f.slug == "missing-gap-explanation" and f.row is not None}
-    hit = lines[lines[ROW].isin(rows)]
-    return {(int(y), str(n)) for y, n in zip(hit["annee"], hit["nature"], strict=True)}
+def _alerts(records: Sequence[ReturnRecord], lines: pd.DataFrame) -> dict[str, set[tuple[int, str]]]:
+    """Year × nature of each return's §7 findings, by file: the alert and the finding are one judgement."""
+    flagged = {(r.file, f.row) for r in records for f in r.findings
+               if f.slug == "missing-gap-explanation" and f.row is not None}
+    out: dict[str, set[tuple[int, str]]] = {r.file: set() for r in records}
+    if not flagged:
+        return out
+    hit = lines[pd.MultiIndex.from_arrays([lines[FILE], lines[ROW]]).isin(list(flagged))]
+    for file, year, nature in zip(hit[FILE], hit["annee"], hit["nature"], strict=True):
+        out[str(file)].add((int(year), str(nature)))
+    return out
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A project's reference forecast per year × nature, and where each came from."""
+
+    amounts: dict[tuple[int, str], float]
+    sources: dict[tuple[int, str], list[str]]
+
+
+def _references(reference: pd.DataFrame) -> dict[str, _Reference]:
+    """The référentiel's `Économies de référence`, by project, read once."""
+    out: dict[str, _Reference] = {}
+    for pid, year, nature, amount, source in zip(reference["project_id"], reference["annee"], reference["nature"],
+                                                 reference["montant"], reference["source"], strict=True):
+        ref = out.setdefault(str(pid), _Reference({}, {}))
+        key = (int(year), str(nature))
+        ref.amounts[key] = ref.amounts.get(key, 0.0) + float(amount)
+        ref.sources.setdefault(key, []).append(str(source) if isinstance(source, str) else "")
+    return out
 
 
 def economies_table(standing: Mapping[str, ReturnRecord], first: Mapping[str, ReturnRecord],
@@ -87,19 +101,16 @@ def economies_table(standing: Mapping[str, ReturnRecord], first: Mapping[str, Re
     sums = sums_by_file(lines, files)
     reference = reference if not reference.empty else pd.DataFrame(columns=["project_id", *_KEY, "montant", "source"])
     projects = sorted(set(standing) | {str(p) for p in reference["project_id"]})
+    references = _references(reference)
+    alerts_by_file = _alerts(list(standing.values()), lines)
     rows: list[dict[str, object]] = []
     for pid in projects:
         record, initial = standing.get(pid), first.get(pid)
         current = sums[record.file] if record else {}
         initial_sums = sums[initial.file] if initial else None
-        ref = reference[reference["project_id"] == pid]
-        ref_amounts: dict[tuple[int, str], float] = {}
-        ref_sources: dict[tuple[int, str], list[str]] = {}
-        for year, nature, amount, source in zip(ref["annee"], ref["nature"], ref["montant"], ref["source"], strict=True):
-            key = (int(year), str(nature))
-            ref_amounts[key] = ref_amounts.get(key, 0.0) + float(amount)
-            ref_sources.setdefault(key, []).append(str(source) if isinstance(source, str) else "")
-        alerts = _alerts(record, lines[lines[FILE] == record.file]) if record else set()
+        ref = references.get(pid, _Reference({}, {}))
+        ref_amounts, ref_sources = ref.amounts, ref.sources
+        alerts = alerts_by_file[record.file] if record else set()
         zero = 0.0 if record else None  # a sum over no line of the standing return; blank without one
         for key in sorted(set(current) | set(ref_amounts), key=lambda k: (k[0], _nature_order(k[1]))):
             year, nature = key

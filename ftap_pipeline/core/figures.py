@@ -18,13 +18,13 @@ from ftap_pipeline.contract.referentiel import P_TOLERANCE, Referentiel
 from ftap_pipeline.core.assess import Assessment
 from ftap_pipeline.core.chorus import normalise_movements
 from ftap_pipeline.core.criteria import kept_by_file
-from ftap_pipeline.core.economies import economies_table, first_kept_returns
+from ftap_pipeline.core.economies import economies_table
 from ftap_pipeline.core.indicateurs import indicateurs_table
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.core.planning import planning_table
 from ftap_pipeline.core.portefeuille import ProjectFigures, project_figures
 from ftap_pipeline.core.rapprochement import chorus_totals, reconcile_ejs
-from ftap_pipeline.core.select import missing_returns, standing_returns
+from ftap_pipeline.core.select import first_kept_returns, missing_returns, standing_returns
 from ftap_pipeline.core.suivi import declared_lines, suivi_aecp, suivi_tranches
 from ftap_pipeline.core.tableau import TableauFinancement, tableau_financement
 

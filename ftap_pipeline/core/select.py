@@ -77,16 +77,25 @@ def select_returns(parsed: Sequence[ParsedReturn], found: Mapping[str, Sequence[
     return Selection(records, tuple(f for p in parsed for f in added[p.file]))
 
 
-def standing_returns(records: Sequence[ReturnRecord], cutoff: dt.date) -> dict[str, ReturnRecord]:
-    """Each project's newest kept return whose situation is on or before the cut-off."""
-    best: dict[str, ReturnRecord] = {}
+def kept_returns(records: Sequence[ReturnRecord], cutoff: dt.date) -> dict[str, list[ReturnRecord]]:
+    """Each project's kept returns whose situation is on or before the cut-off, oldest first."""
+    out: dict[str, list[ReturnRecord]] = {}
     for r in records:
-        if not r.kept or r.project_id is None or r.date_situation is None or r.date_situation > cutoff:
-            continue
-        current = best.get(r.project_id)
-        if current is None or (r.period or "", r.date_situation) > (current.period or "", current.date_situation):
-            best[r.project_id] = r
-    return best
+        if r.kept and r.project_id is not None and r.date_situation is not None and r.date_situation <= cutoff:
+            out.setdefault(r.project_id, []).append(r)
+    for kept in out.values():
+        kept.sort(key=lambda r: (r.period or "", r.date_situation))
+    return out
+
+
+def standing_returns(records: Sequence[ReturnRecord], cutoff: dt.date) -> dict[str, ReturnRecord]:
+    """Each project's newest kept return whose situation is on or before the cut-off: where its figures come from."""
+    return {pid: kept[-1] for pid, kept in kept_returns(records, cutoff).items()}
+
+
+def first_kept_returns(records: Sequence[ReturnRecord], cutoff: dt.date) -> dict[str, ReturnRecord]:
+    """Each project's earliest kept return on or before the cut-off: where its initial forecast is read."""
+    return {pid: kept[0] for pid, kept in kept_returns(records, cutoff).items()}
 
 
 def missing_returns(records: Sequence[ReturnRecord], projets: pd.DataFrame, starts: Mapping[str, dt.date | None],
