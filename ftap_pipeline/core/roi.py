@@ -72,15 +72,29 @@ def perennial_savings(economies: pd.DataFrame, fin: dt.date | None, statut: str)
     return float(rows["montant"].sum())
 
 
-def forecast_roi(fin: dt.date | None, economies: pd.DataFrame, financement: pd.DataFrame) -> tuple[Ratio, Ratio]:
-    """Forecast ratios (FTAP, total cost): forecast perennial savings over the planned AE."""
+def _ftap_and_all(lines: pd.DataFrame, amount: str) -> tuple[float, float]:
+    """A column summed over the FTAP lines, then over all financers' (the two denominators)."""
+    if lines.empty:
+        return 0.0, 0.0
+    return float(lines.loc[lines["financeur"] == enums.FTAP, amount].sum()), float(lines[amount].sum())
+
+
+def _ratios(fin: dt.date | None, savings_of: str, economies: pd.DataFrame, denominators: tuple[float, float],
+            pending: str | None = None) -> tuple[Ratio, Ratio]:
+    """The official and total-cost ratios of one numerator; `pending` says why they do not exist yet."""
     if fin is None:
         none = Ratio(0.0, 0.0, None, NOT_COMPUTABLE)
         return none, none
-    savings = perennial_savings(economies, fin, enums.PREVISIONNELLE)
-    planned_ftap = float(financement[financement["financeur"] == enums.FTAP]["ae"].sum()) if not financement.empty else 0.0
-    planned_all = float(financement["ae"].sum()) if not financement.empty else 0.0
-    return ratio(savings, planned_ftap), ratio(savings, planned_all)
+    savings = perennial_savings(economies, fin, savings_of)
+    ftap, every = denominators
+    if pending is not None:
+        return Ratio(savings, ftap, None, pending), Ratio(savings, every, None, pending)
+    return ratio(savings, ftap), ratio(savings, every)
+
+
+def forecast_roi(fin: dt.date | None, economies: pd.DataFrame, financement: pd.DataFrame) -> tuple[Ratio, Ratio]:
+    """Forecast ratios (FTAP, total cost): forecast perennial savings over the planned AE."""
+    return _ratios(fin, enums.PREVISIONNELLE, economies, _ftap_and_all(financement, "ae"))
 
 
 def realised_roi(fin: dt.date | None, economies: pd.DataFrame, consommation: pd.DataFrame,
@@ -88,15 +102,8 @@ def realised_roi(fin: dt.date | None, economies: pd.DataFrame, consommation: pd.
     """Realised ratios (FTAP, total cost): realised perennial savings over the CP paid, all exercices.
 
     They exist only once the window is over at the cut-off; before that they are `trop récent`."""
-    if fin is None:
-        none = Ratio(0.0, 0.0, None, NOT_COMPUTABLE)
-        return none, none
-    savings = perennial_savings(economies, fin, enums.REALISEE)
-    paid_ftap = float(consommation[consommation["financeur"] == enums.FTAP]["cp"].sum()) if not consommation.empty else 0.0
-    paid_all = float(consommation["cp"].sum()) if not consommation.empty else 0.0
-    if not window_over(fin, cutoff):
-        return Ratio(savings, paid_ftap, None, TOO_RECENT), Ratio(savings, paid_all, None, TOO_RECENT)
-    return ratio(savings, paid_ftap), ratio(savings, paid_all)
+    pending = None if window_over(fin, cutoff) else TOO_RECENT
+    return _ratios(fin, enums.REALISEE, economies, _ftap_and_all(consommation, "cp"), pending)
 
 
 def project_roi(fin: dt.date | None, economies: pd.DataFrame, financement: pd.DataFrame,
