@@ -123,12 +123,12 @@ def rapprochement_table(rapprochement: pd.DataFrame) -> TableSpec:
                    ("Fournisseur", K.TEXT, 28), ("Reste à payer déclaré (€)", A), ("Reste à payer Chorus (€)", A),
                    ("Commentaire", K.TEXT, 50))
     # Lines needing action first: every status but `Concordant`, in the order in which the rules apply.
-    order = {st_: i for i, st_ in enumerate(
-        [s_ for s_ in enums.RECONCILIATION_STATUSES if s_ != enums.CONCORDANT] + [enums.CONCORDANT])}
+    needs_action = [status for status in enums.RECONCILIATION_STATUSES if status != enums.CONCORDANT]
+    order = {status: i for i, status in enumerate([*needs_action, enums.CONCORDANT])}
     ranked = rapprochement.assign(_rank=rapprochement["Statut"].map(order)) if not rapprochement.empty else rapprochement
     if not ranked.empty:
         ranked = ranked.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
-    problems = tuple(s_ for s_ in enums.RECONCILIATION_STATUSES if s_ not in (enums.CONCORDANT, enums.HORS_DISPOSITIF))
+    problems = tuple(status for status in needs_action if status != enums.HORS_DISPOSITIF)
     return TableSpec("Rapprochement", columns, ranked, csv="rapprochement.csv",
                      highlights=(Highlight(("Statut",), Tone.ALERT, problems),
                                  Highlight(("Statut",), Tone.WARNING, (enums.HORS_DISPOSITIF,))))

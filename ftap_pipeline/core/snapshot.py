@@ -62,9 +62,13 @@ def snapshot_rows(referentiel: Referentiel, project_id: str, format_version: str
             (ABOUT, K_SHA, referentiel.sha256), (ABOUT, K_SOURCE, referentiel.source)]
     rows += [(PROJECT, label, _text(record.get(key))) for key, label in PROJECT_FIELDS]
     rows += [(PARAMETER, name, repr(float(referentiel.parameter(name)))) for name in DEFAULT_PARAMETERS]
-    rows += [(CODE, "Programme", n.programme), (CODE, "Centre financier", n.centre_financier),
-             (CODE, "Domaine fonctionnel", "; ".join(n.domaines_fonctionnels)), (CODE, "Activité", n.activite)]
+    rows += [(CODE, label, _code_text(getattr(n, key))) for key, label in CODES]
     return rows
+
+
+def _code_text(code: str | tuple[str, ...]) -> str:
+    """A code, or several accepted values separated by `;` as in the référentiel's Nomenclature sheet."""
+    return code if isinstance(code, str) else "; ".join(code)
 
 
 def snapshot_of(workbook: RawWorkbook) -> Snapshot | None:
@@ -91,10 +95,9 @@ def from_rows(rows: Sequence[Sequence[Cell]]) -> Snapshot | None:
             return None
     selection = project["date_selection"]
     projets = pd.DataFrame([{**project, "date_selection": dt.date.fromisoformat(selection) if selection else None}])
-    domaines = tuple(d.strip() for d in values.get((CODE, "Domaine fonctionnel"), "").split(";") if d.strip())
-    nomenclature = Nomenclature(programme=values.get((CODE, "Programme"), ""),
-                                centre_financier=values.get((CODE, "Centre financier"), ""),
-                                domaines_fonctionnels=domaines, activite=values.get((CODE, "Activité"), ""))
+    codes = {key: values.get((CODE, label), "") for key, label in CODES}
+    domaines = tuple(d.strip() for d in codes.pop("domaines_fonctionnels").split(";") if d.strip())
+    nomenclature = Nomenclature(**codes, domaines_fonctionnels=domaines)
     sha = values.get((ABOUT, K_SHA), "")
     source = values.get((ABOUT, K_SOURCE), "")
     empty = pd.DataFrame()

@@ -159,8 +159,13 @@ def test_evolutions_against_the_previous_quarter(figures: Figures) -> None:
     kinds = list(zip(changes["Type"], changes["Objet"], strict=True))
     assert ("Nouvelle remontée", "t2.xlsx (2025-T2)") in kinds
     resolved = [o for t, o in kinds if t == "Anomalie résolue"]
-    assert any(o.startswith("Explication de l'écart manquante") or "2024" in o for o in resolved)
-    assert any(t == "Nouvelle anomalie" and "0,67" in o for t, o in kinds)  # the ROI forecast moved
+    # T1's unexplained 2024 gap is explained in T2; T1's ROI warning (0,50) gives way to T2's (0,67).
+    assert [o.split(" : ")[0] for o in resolved] == ["ROI prévisionnel à 3 ans inférieur au minimum (§3)",
+                                                      "Écart aux économies prévues non expliqué (§7)"]
+    assert any("Masse salariale" in o and "2024" in o for o in resolved)
+    new = [o for t, o in kinds if t == "Nouvelle anomalie"]
+    assert len(new) == 1
+    assert "0,67" in new[0]
     assert not any(t == "Montant modifié" for t, _ in kinds)  # the same consumption both quarters
 
 
