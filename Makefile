@@ -28,12 +28,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check ftap_pipeline flows tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The suite again with the readers' workers started as on Windows and macOS (a fresh interpreter each, not a fork);
 # the fresh install of tests/test_packaging.py depends on neither this nor the floors: it runs once, in `make test`.
 test-spawn: $(STAMP)
-	FTAP_START_METHOD=spawn $(BIN)/pytest -n 2 -p no:cacheprovider --ignore=tests/test_packaging.py
+	FTAP_START_METHOD=spawn $(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider --ignore=tests/test_packaging.py
 
 # After a change of pyproject.toml's dependencies (keeps the other pins), or `make lock LOCK_FLAGS=--upgrade`
 # to take the newest releases the ranges admit; then commit the lock.
@@ -49,13 +49,13 @@ test-floors:
 	$(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(FLOORS_VENV)/bin/python -m pip install --quiet -c $(FLOORS) -e '.[orchestration,dev]'
-	$(FLOORS_VENV)/bin/pytest -n 2 -p no:cacheprovider --ignore=tests/test_packaging.py
+	$(FLOORS_VENV)/bin/pytest -n 2 --dist loadgroup -p no:cacheprovider --ignore=tests/test_packaging.py
 
 demo: $(STAMP)
-	$(BIN)/ftap demo inputs
+	$(BIN)/ftap demo --force inputs
 
 template: $(STAMP)
-	$(BIN)/ftap template outputs/modele_remontee_v1.xlsx
+	$(BIN)/ftap template --force outputs/modele_remontee_v1.xlsx
 
 clean:
 	rm -rf $(VENV) $(FLOORS_VENV) $(LOCK_VENV) .state .mypy_cache .ruff_cache .pytest_cache

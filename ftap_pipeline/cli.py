@@ -16,7 +16,9 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_UNEXPECTED = 0, 1, 2, 3
+#: Exit codes (livraison-v1). `ftap check` gives 1 when a file would be rejected or lines set aside.
+EXIT_OK, EXIT_NO_REPORT, EXIT_ERROR, EXIT_UNEXPECTED, EXIT_UNDELIVERED = 0, 1, 2, 3, 4
+EXIT_FINDINGS = EXIT_NO_REPORT
 
 #: argparse's own words, in French: users read `--help` and error messages.
 _ARGPARSE_FR = {
@@ -66,23 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="produire le rapport trimestriel (ingestion, contrôle, rapprochement, rapport)",
                          description="Produit le rapport trimestriel à partir des remontées, du référentiel et des "
-                                     "restitutions Chorus. Sort avec le code 0 dès que le rapport est produit, même si "
-                                     "des remontées sont rejetées.")
-    run.add_argument("--inputs", type=Path, default=Path("inputs"), metavar="DOSSIER",
-                     help="dossier des entrées (défaut : inputs/)")
-    run.add_argument("--outputs", type=Path, default=Path("outputs"), metavar="DOSSIER",
-                     help="dossier des sorties (défaut : outputs/)")
+                                     "restitutions Chorus, puis l'envoie. Codes de sortie : 0 rapport produit (et "
+                                     "courriels remis), même si des remontées sont rejetées ; 1 aucun rapport ; 2 usage "
+                                     "ou réglages incorrects ; 3 erreur inattendue ; 4 rapport produit mais des "
+                                     "courriels non remis.")
+    run.add_argument("--inputs", type=Path, default=None, metavar="DOSSIER",
+                     help="dossier des entrées (défaut : FTAP_INPUTS, sinon inputs/)")
+    run.add_argument("--outputs", type=Path, default=None, metavar="DOSSIER",
+                     help="dossier des sorties (défaut : FTAP_OUTPUTS, sinon outputs/)")
     run.add_argument("--period", type=_period, default=None, metavar="AAAA-Tn",
                      help="trimestre à traiter (défaut : le dernier trimestre achevé)")
+    _add_sending(run)
 
     comite = sub.add_parser("comite", help="produire le rapport arrêté à la date d'un comité de pilotage",
                             description="Mêmes données que le rapport trimestriel, arrêtées à la date du comité ; "
                                         "écrit dans outputs/comite-AAAA-MM-JJ/.")
     comite.add_argument("--date", type=_date, required=True, metavar="AAAA-MM-JJ", help="date du comité")
-    comite.add_argument("--inputs", type=Path, default=Path("inputs"), metavar="DOSSIER",
-                        help="dossier des entrées (défaut : inputs/)")
-    comite.add_argument("--outputs", type=Path, default=Path("outputs"), metavar="DOSSIER",
-                        help="dossier des sorties (défaut : outputs/)")
+    comite.add_argument("--inputs", type=Path, default=None, metavar="DOSSIER",
+                        help="dossier des entrées (défaut : FTAP_INPUTS, sinon inputs/)")
+    comite.add_argument("--outputs", type=Path, default=None, metavar="DOSSIER",
+                        help="dossier des sorties (défaut : FTAP_OUTPUTS, sinon outputs/)")
+    _add_sending(comite)
+
+    envois = sub.add_parser("envois", help="lister les courriels envoyés (registre des envois)",
+                            description="Liste le registre des envois (outputs/envois.sqlite) : pour chaque courriel, "
+                                        "le rapport, le destinataire, la pièce jointe, la réponse du serveur et l'heure.")
+    envois.add_argument("--run", default=None, metavar="RAPPORT",
+                        help="seulement les envois d'un rapport (ex. 2025-T2 ou comite-2025-06-12)")
+    envois.add_argument("--outputs", type=Path, default=None, metavar="DOSSIER",
+                        help="dossier des sorties qui tient le registre (défaut : FTAP_OUTPUTS, sinon outputs/)")
 
     check = sub.add_parser("check", help="vérifier une remontée avant de l'envoyer",
                            description="Contrôle des remontées avec les mêmes règles et les mêmes messages que le "
@@ -106,28 +120,30 @@ def build_parser() -> argparse.ArgumentParser:
                           help="identifiant du projet pour lequel préparer un modèle personnalisé")
     template.add_argument("--referentiel", type=Path, default=None, metavar="FICHIER",
                           help="référentiel de la DITP où chercher le projet (défaut : inputs/reference/referentiel.xlsx)")
+    template.add_argument("--force", action="store_true", help="remplacer le fichier s'il existe déjà")
 
     demo = sub.add_parser("demo", help="écrire un jeu d'entrées de démonstration",
                           description="Écrit un jeu d'entrées réaliste : référentiel, remontées de plusieurs "
                                       "trimestres (dont quelques fichiers fautifs) et restitutions Chorus.")
     demo.add_argument("dest", nargs="?", type=Path, default=Path("inputs"), metavar="DOSSIER",
                       help="dossier à remplir (défaut : inputs/)")
+    demo.add_argument("--force", action="store_true",
+                      help="écrire même si le dossier contient déjà des entrées (elles sont remplacées ou complétées)")
     return parser
+
+
+def _add_sending(command: argparse.ArgumentParser) -> None:
+    sending = command.add_mutually_exclusive_group()
+    sending.add_argument("--send", dest="send", action="store_true", default=None,
+                         help="envoyer les courriels (défaut : seulement si FTAP_SMTP_HOST est défini)")
+    sending.add_argument("--no-send", dest="send", action="store_false",
+                         help="ne rien envoyer : seules les copies .eml sont écrites")
+    command.add_argument("--renvoyer", action="store_true",
+                         help="renvoyer aussi les courriels que le registre dit déjà remis")
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def prefect_environment(root: Path) -> None:
-    """Run Prefect locally with no server to set up: ephemeral mode, state kept in `.state/`, no analytics."""
-    os.environ.setdefault("PREFECT_HOME", str((root / ".state" / "prefect").resolve()))
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true")
-    # The temporary server takes 7–12 s to start on an idle machine; Prefect's 20 s give up on a busy one.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 #: What `ftap run` and `ftap comite` need beyond `pip install ftap-pipeline` (the extra of pyproject.toml).
@@ -139,34 +155,91 @@ def orchestration_missing() -> bool:
     return importlib.util.find_spec("prefect") is None
 
 
-def cmd_run(inputs: Path, outputs: Path, period: str | None, committee_date: str | None) -> int:
+def _progress_to_terminal() -> None:
+    progress = logging.StreamHandler(sys.stderr)
+    progress.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("ftap")
+    logger.addHandler(progress)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # Prefect logs in English on the root logger
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`ftap run` and `ftap comite`: settings and parameters checked, then the flow, on the operator's Prefect
+    server when one is configured, else on a temporary local one."""
+    from ftap_pipeline import launch
     from ftap_pipeline.contract.errors import InputError
+    from ftap_pipeline.io.run_lock import RunLockedError
+    from ftap_pipeline.settings import SettingsError
 
     if orchestration_missing():
         _say(f"Rapport non produit : l'orchestrateur Prefect, dont « ftap run » et « ftap comite » ont besoin, n'est "
              f"pas installé. Installez-le avec : {ORCHESTRATION_INSTALL} (« ftap check », « ftap template » et "
              f"« ftap demo » fonctionnent sans lui).")
         return EXIT_ERROR
-    prefect_environment(Path.cwd())
-    progress = logging.StreamHandler(sys.stderr)
-    progress.setFormatter(logging.Formatter("%(message)s"))
-    logging.getLogger("ftap").addHandler(progress)
-    logging.getLogger("ftap").setLevel(logging.INFO)
-    logging.getLogger("ftap").propagate = False  # Prefect logs in English on the root logger
-    _say("Démarrage du traitement (orchestrateur Prefect local, quelques secondes)…")
+    from flows import server
+    from flows.report_flow import settings
+
+    server.local_defaults()
+    url = server.configured_api_url()
+    if url is not None and (problem := server.unreachable(url)):
+        _say(problem)
+        return EXIT_ERROR
+    try:
+        chosen = settings()
+        if args.command == "comite":
+            config = launch.committee_config(chosen, args.inputs, args.outputs, args.date, args.send, args.renvoyer)
+        else:
+            config = launch.quarterly_config(chosen, args.inputs, args.outputs, args.period, args.send, args.renvoyer)
+        launch.check_inputs(config.inputs)  # the flow says its warnings; a missing folder stops here
+    except SettingsError as exc:
+        _say(f"Réglages incorrects, rien n'a été fait : {exc.message}")
+        return EXIT_ERROR
+    except launch.LaunchError as exc:
+        _say(f"Rapport non produit : {exc.message}")
+        return EXIT_ERROR
+    _progress_to_terminal()
+    where = f"serveur Prefect {url}" if url else "serveur Prefect temporaire local, quelques secondes"
+    _say(f"Démarrage du traitement ({where})…")
+    from flows.dossier_comite import dossier_comite
     from flows.rapport_trimestriel import rapport_trimestriel
 
     try:
-        path = rapport_trimestriel(inputs=str(inputs), outputs=str(outputs), period=period,
-                                   committee_date=committee_date)
+        if args.command == "comite":
+            outcome = dossier_comite(date=config.scope.cutoff.isoformat(), inputs=str(config.inputs),
+                                     outputs=str(config.outputs), send=config.mailing.send, renvoyer=args.renvoyer)
+        else:
+            outcome = rapport_trimestriel(inputs=str(config.inputs), outputs=str(config.outputs),
+                                          period=str(config.scope.period), send=config.mailing.send,
+                                          renvoyer=args.renvoyer)
+    except RunLockedError as exc:
+        _say(f"Rapport non produit : {exc.message}")
+        return EXIT_NO_REPORT
     except InputError as exc:
         _say(f"Rapport non produit : {exc.message}")
         _say_findings(exc)
-        return EXIT_ERROR
+        return EXIT_NO_REPORT
     except OSError as exc:
         _say(f"Rapport non produit : {exc.strerror or exc} ({exc.filename or ''})")
+        return EXIT_NO_REPORT
+    return EXIT_UNDELIVERED if outcome.delivery.undelivered else EXIT_OK
+
+
+def cmd_envois(run: str | None, outputs: Path | None) -> int:
+    from ftap_pipeline.io.ledger import LEDGER_FILE, entries, render_entries
+    from ftap_pipeline.settings import SettingsError, load_settings
+
+    try:
+        configured = load_settings(password_loader=lambda: None).outputs
+    except SettingsError as exc:
+        _say(f"Réglages incorrects : {exc.message}")
         return EXIT_ERROR
-    _say(f"Rapport écrit : {path}")
+    folder = outputs or configured or Path("outputs")
+    ledger = folder / LEDGER_FILE
+    if not ledger.is_file():
+        _say(f"Aucun registre des envois dans {folder.resolve()} : aucun courriel n'y a encore été envoyé.")
+        return EXIT_OK
+    print(render_entries(entries(ledger, run)))
     return EXIT_OK
 
 
@@ -188,7 +261,16 @@ def cmd_check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
     return EXIT_FINDINGS if result.would_lose_lines else EXIT_OK
 
 
-def cmd_template(out: Path | None, projet: str | None, referentiel_path: Path | None) -> int:
+def _refuse_overwrite(target: Path) -> bool:
+    """True (and said) when `target` exists: a template or a demo never replaces a file without `--force`."""
+    if target.exists():
+        _say(f"{target} existe déjà : rien n'a été écrit. Choisissez un autre nom, ou ajoutez --force pour le "
+             f"remplacer.")
+        return True
+    return False
+
+
+def cmd_template(out: Path | None, projet: str | None, referentiel_path: Path | None, force: bool) -> int:
     """The blank template, or a personal one whose snapshot lets `ftap check` judge offline."""
     from ftap_pipeline.contract import inbox
     from ftap_pipeline.contract.errors import InputError
@@ -196,6 +278,8 @@ def cmd_template(out: Path | None, projet: str | None, referentiel_path: Path | 
 
     if projet is None:
         target = out or Path("modele_remontee_v1.xlsx")
+        if not force and _refuse_overwrite(target):
+            return EXIT_ERROR
         write_template(target)
         _say(f"Modèle de remontée écrit : {target}")
         return EXIT_OK
@@ -210,6 +294,8 @@ def cmd_template(out: Path | None, projet: str | None, referentiel_path: Path | 
         _say_findings(exc)
         return EXIT_ERROR
     target = out or Path(f"modele_remontee_{project_id}.xlsx")
+    if not force and _refuse_overwrite(target):
+        return EXIT_ERROR
     try:
         write_personal_template(target, referentiel, project_id)
     except KeyError:
@@ -219,6 +305,23 @@ def cmd_template(out: Path | None, projet: str | None, referentiel_path: Path | 
         return EXIT_ERROR
     _say(f"Modèle de remontée du projet {project_id} écrit : {target} (référentiel SHA-256 "
          f"{referentiel.sha256[:12]}…).")
+    return EXIT_OK
+
+
+def cmd_demo(dest: Path, force: bool) -> int:
+    """Fictitious inputs, never written over real ones unless asked."""
+    from ftap_pipeline.contract import inbox
+    from ftap_pipeline.demo import write_demo
+
+    present = [p for p in (dest / inbox.REFERENCE_FILE,) if p.exists()]
+    present += [p for d in (inbox.RETURNS_DIR, inbox.CHORUS_DIR) if (dest / d).is_dir() for p in (dest / d).iterdir()]
+    if present and not force:
+        _say(f"Le dossier {dest} contient déjà des entrées ({len(present)} fichier(s), dont {present[0]}) : le jeu de "
+             f"démonstration, fictif, n'y est pas écrit. Choisissez un dossier vide, ou ajoutez --force pour écrire "
+             f"par-dessus.")
+        return EXIT_ERROR
+    summary = write_demo(dest)
+    _say(f"Jeu de démonstration écrit dans {dest} ({summary.n_returns} remontées).")
     return EXIT_OK
 
 
@@ -232,20 +335,16 @@ def _say_findings(exc: Exception) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "run":
-        return cmd_run(args.inputs, args.outputs, args.period, None)
-    if args.command == "comite":
-        return cmd_run(args.inputs, args.outputs, None, args.date)
+    if args.command in ("run", "comite"):
+        return cmd_run(args)
+    if args.command == "envois":
+        return cmd_envois(args.run, args.outputs)
     if args.command == "check":
         return cmd_check(args.files, args.referentiel, args.format)
     if args.command == "template":
-        return cmd_template(args.out, args.projet, args.referentiel)
+        return cmd_template(args.out, args.projet, args.referentiel, args.force)
     if args.command == "demo":
-        from ftap_pipeline.demo import write_demo
-
-        summary = write_demo(args.dest)
-        _say(f"Jeu de démonstration écrit dans {args.dest} ({summary.n_returns} remontées).")
-        return EXIT_OK
+        return cmd_demo(args.dest, args.force)
     return EXIT_ERROR
 
 

@@ -1,4 +1,4 @@
-"""A run, as IO around the pure core: read the inputs, assemble the report, write it.
+"""A run, as IO around the pure core: read the inputs, assemble the report, write it, send it.
 
 Each step is a plain function of plain values that returns its duration with its result, so a Prefect
 task or a test can call it, and nothing is written into a shared object.
@@ -10,7 +10,8 @@ import datetime as dt
 import importlib.metadata
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftap_pipeline.contract import inbox
@@ -23,8 +24,11 @@ from ftap_pipeline.core.figures import ReportScope, committee_dates
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.io import intake
 from ftap_pipeline.io.chorus_reader import read_chorus_files
+from ftap_pipeline.io.delivery import DeliveryOutcome, deliver
 from ftap_pipeline.io.referentiel_reader import read_referentiel
 from ftap_pipeline.io.report_writer import write_report
+from ftap_pipeline.io.run_lock import outputs_lock
+from ftap_pipeline.settings import SmtpSettings
 
 log = logging.getLogger("ftap")
 
@@ -32,21 +36,35 @@ PACKAGES = ("ftap-pipeline", "pandas", "pandera", "openpyxl", "xlsxwriter", "pyt
 
 
 @dataclass(frozen=True)
+class Mailing:
+    """What a run does with its messages: always the `.eml` copies; sent through `smtp` only when `send`.
+
+    `resend` sends again what the ledger says was already delivered."""
+
+    smtp: SmtpSettings | None = None
+    send: bool = False
+    resend: bool = False
+
+
+@dataclass(frozen=True)
 class RunConfig:
-    """Where a run reads and writes, and what it reports on."""
+    """Where a run reads and writes, what it reports on, and what it sends."""
 
     inputs: Path
     outputs: Path
     scope: ReportScope
     workers: int = 2
+    mailing: Mailing = field(default_factory=Mailing)
 
     @classmethod
-    def quarterly(cls, inputs: Path, outputs: Path, period: Period, workers: int = 2) -> RunConfig:
-        return cls(inputs, outputs, ReportScope.quarterly(period), workers)
+    def quarterly(cls, inputs: Path, outputs: Path, period: Period, workers: int = 2,
+                  mailing: Mailing | None = None) -> RunConfig:
+        return cls(inputs, outputs, ReportScope.quarterly(period), workers, mailing or Mailing())
 
     @classmethod
-    def committee(cls, inputs: Path, outputs: Path, day: dt.date, workers: int = 2) -> RunConfig:
-        return cls(inputs, outputs, ReportScope.committee_of(day), workers)
+    def committee(cls, inputs: Path, outputs: Path, day: dt.date, workers: int = 2,
+                  mailing: Mailing | None = None) -> RunConfig:
+        return cls(inputs, outputs, ReportScope.committee_of(day), workers, mailing or Mailing())
 
     @property
     def out_dir(self) -> Path:
@@ -95,10 +113,23 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     return Built(report, (("rapprochement", time.perf_counter() - t0),))
 
 
-def publish(built: Built, ingested: Ingested, config: RunConfig) -> Path:
-    """Write every output of the report, each atomically, and the manifest last."""
-    log.info("Écriture des classeurs dans %s…", config.out_dir)
-    return write_report(built.report, config.out_dir, (*ingested.durations, *built.durations))
+def publish(built: Built, ingested: Ingested, config: RunConfig, execution: Mapping[str, str] | None = None) -> Path:
+    """Write every output of the report, each atomically, and the manifest last (with the orchestrator's
+    identifiers of the run, when there is one)."""
+    log.info("Écriture des classeurs dans %s…", config.out_dir.resolve())
+    return write_report(built.report, config.out_dir, (*ingested.durations, *built.durations), execution)
+
+
+def send(built: Built, config: RunConfig) -> DeliveryOutcome:
+    """Write a `.eml` copy of every message due and, when the run sends, deliver those not yet delivered."""
+    mailing = config.mailing
+    if mailing.send:
+        log.info("Envoi des courriels (%d message(s) prévus)…", len(built.report.courriers))
+    outcome = deliver(built.report.courriers, config.out_dir, config.outputs, config.scope.label, mailing.smtp,
+                      send=mailing.send, resend=mailing.resend)
+    for line in outcome.lines():
+        log.info("  %s", line)
+    return outcome
 
 
 def package_versions() -> dict[str, str]:
@@ -112,11 +143,25 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@dataclass(frozen=True)
+class RunResult:
+    workbook: Path
+    delivery: DeliveryOutcome
+
+
+def run(config: RunConfig) -> RunResult:
+    """The whole run, without Prefect (the flow calls the same steps as tasks), holding the outputs folder."""
+    with outputs_lock(config.outputs, f"rapport {config.scope.label}"):
+        ingested = ingest(config)
+        built = build(ingested, config)
+        workbook = publish(built, ingested, config)
+        return RunResult(workbook, send(built, config))
+
+
 def run_report(config: RunConfig) -> Path:
-    """The whole run, without Prefect (the flow calls the same steps as tasks)."""
-    ingested = ingest(config)
-    built = build(ingested, config)
-    return publish(built, ingested, config)
+    """`run`, for the callers that only need the workbook's path."""
+    return run(config).workbook
 
 
-__all__ = ["Built", "Ingested", "RunConfig", "build", "ingest", "publish", "run_report"]
+__all__ = ["Built", "Ingested", "Mailing", "RunConfig", "RunResult", "build", "ingest", "publish", "run", "run_report",
+           "send"]

@@ -1,7 +1,7 @@
 """The import contract: layers import only downwards, and the core stays pure.
 
-contract ← core ← io ← (pipeline, check, demo) ← flows ← cli (the front door runs the flow). Every import is read from the source,
-those inside functions included, so a lazy import cannot slip past.
+contract ← core ← io, settings ← (pipeline, launch, check, demo) ← flows ← cli (the front door runs the flow).
+Every import is read from the source, those inside functions included, so a lazy import cannot slip past.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ftap_pipeline"
 
 #: Rank of each layer: a module may import its own layer and those of a lower rank only.
-LAYERS = {"contract": 0, "core": 1, "io": 2, "pipeline": 3, "check": 3, "demo": 3, "flows": 4, "cli": 5,
-          "__main__": 5}
+LAYERS = {"contract": 0, "core": 1, "io": 2, "settings": 2, "pipeline": 3, "launch": 3, "check": 3, "demo": 3,
+          "flows": 4, "cli": 5, "__main__": 5}
 #: Third-party or standard modules that have no place in the pure layers.
 IMPURE = ("prefect", "xlsxwriter", "openpyxl", "python_calamine", "smtplib", "subprocess", "multiprocessing",
           "concurrent", "socket", "zipfile", "shutil", "tempfile")

@@ -1,7 +1,7 @@
 """The pure assembly: from what was read to the whole report, as frozen specs ready to be written.
 
 `assemble` decides everything a run produces (which workbooks, their content, their file names, who each
-porteur's workbook is for, the manifest); the pipeline only reads before and writes after.
+porteur's workbook is for, the messages to send, the manifest); the pipeline only reads before and writes after.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core import report as rpt
 from ftap_pipeline.core.assess import Assessment
+from ftap_pipeline.core.courriels import Courrier, plan_courriers
 from ftap_pipeline.core.evolutions import evolutions_table
 from ftap_pipeline.core.feedback import Feedback, feedback_workbooks, porteur_key
 from ftap_pipeline.core.figures import Figures, ReportScope, committee_dates, compute_figures
 from ftap_pipeline.core.manifest import Manifest, manifest_of
 from ftap_pipeline.core.report_spec import TableSpec, WorkbookSpec
+from ftap_pipeline.core.synthese import Fact, synthese_facts
 
 EXPORTS_DIR = "donnees"
 
@@ -35,6 +37,10 @@ class Report:
     #: CSV exports: path → the table it exports.
     exports: tuple[tuple[str, TableSpec], ...]
     manifest: Manifest
+    #: What the run sends, in order: the secretariat's mail, the feedback workbooks, the reminders.
+    courriers: tuple[Courrier, ...]
+    #: The Synthèse's facts, for a summary outside the workbook (the run's artifact).
+    facts: tuple[Fact, ...]
 
     @property
     def paths(self) -> list[str]:
@@ -49,8 +55,11 @@ def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[
     manifest = manifest_of(assessment.records, assessment.later, chorus, referentiel, scope, versions)
     workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes_since_previous(figures, chorus))
     exports = tuple((f"{EXPORTS_DIR}/{t.csv}", t) for t in workbook.tables() if t.csv)
-    return Report(scope=scope, workbook_path=f"FTAP_suivi_{scope.label}.xlsx", workbook=workbook,
-                  feedback=feedback_workbooks(figures), exports=exports, manifest=manifest)
+    workbook_path = f"FTAP_suivi_{scope.label}.xlsx"
+    feedback = feedback_workbooks(figures)
+    return Report(scope=scope, workbook_path=workbook_path, workbook=workbook, feedback=feedback, exports=exports,
+                  manifest=manifest, courriers=plan_courriers(figures, feedback, workbook_path),
+                  facts=synthese_facts(figures))
 
 
 def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]) -> pd.DataFrame | None:
@@ -68,4 +77,4 @@ def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]
     return evolutions_table(figures, compute_figures(before, referentiel, chorus, previous_scope))
 
 
-__all__ = ["Feedback", "Report", "assemble", "porteur_key"]
+__all__ = ["Courrier", "Feedback", "Report", "assemble", "porteur_key"]

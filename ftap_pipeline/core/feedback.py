@@ -6,6 +6,7 @@ there is one to make."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -44,12 +45,19 @@ RESEND = "puis renvoyez le fichier avec un numéro de version supérieur (champ 
 
 @dataclass(frozen=True)
 class Feedback:
-    """One porteur's workbook, and the addresses it is meant for (the returns' `Courriel` fields)."""
+    """One porteur's workbook, and the address it is meant for: the `Courriel du chef de projet` of the porteur's
+    newest return of the period (None when that return has none that could be read)."""
 
     porteur: str
     path: str
-    recipients: tuple[str, ...]
+    recipient: str | None
     workbook: WorkbookSpec
+
+
+def newest_return(records: Sequence[ReturnRecord]) -> ReturnRecord:
+    """The most recent of `records`: by date de situation (an unreadable date counts as the oldest), then version,
+    then file name, so that the choice never depends on the order the files were read in."""
+    return max(records, key=lambda r: (r.date_situation or dt.date.min, r.version, r.file))
 
 
 def porteur_key(name: str) -> str:
@@ -91,8 +99,8 @@ def feedback_workbooks(figures: Figures) -> tuple[Feedback, ...]:
         if (gaps is None or gaps.empty) and not any(f.severity is not Severity.INFORMATION
                                                      for r in group for f in r.findings):
             continue
-        recipients = tuple(sorted({r.courriel for r in group if r.courriel}))
-        out.append(Feedback(porteur=names[key], path=f"{FEEDBACK_DIR}/{key}_{scope.label}.xlsx", recipients=recipients,
+        out.append(Feedback(porteur=names[key], path=f"{FEEDBACK_DIR}/{key}_{scope.label}.xlsx",
+                            recipient=newest_return(group).courriel,
                             workbook=feedback_workbook(names[key], group, scope, gaps)))
     return tuple(out)
 

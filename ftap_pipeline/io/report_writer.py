@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ftap_pipeline.core.assemble import EXPORTS_DIR, Report
@@ -16,10 +16,12 @@ from ftap_pipeline.io.excel_writer import write_workbook
 MANIFEST = "manifest.json"
 
 
-def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float]]) -> Path:
+def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float]],
+                 execution: Mapping[str, str] | None = None) -> Path:
     """Write every file of the report, each atomically; return the consolidated workbook's path.
 
-    The manifest comes last, with the durations of the run's steps and the list of what was written."""
+    The manifest comes last, with the durations of the run's steps, the list of what was written and, for a
+    run of the orchestrator, its identifiers (`execution`: the flow run's id, the deployment)."""
     t0 = time.perf_counter()
     write_workbook(report.workbook, out / report.workbook_path)
     for feedback in report.feedback:
@@ -31,6 +33,8 @@ def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float
     manifest = report.manifest.as_json()
     manifest["durees_s"] = {k: round(v, 3) for k, v in (*durations, ("ecriture", time.perf_counter() - t0))}
     manifest["sorties"] = sorted(report.paths)
+    if execution:
+        manifest["execution"] = dict(execution)
     write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n")
     return out / report.workbook_path
 

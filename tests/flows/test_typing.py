@@ -10,8 +10,10 @@ from mypy import api
 ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """
-from flows.rapport_trimestriel import build_task, ingest_task, run_config
-config = run_config("inputs", "outputs", "2025-T2")
+from flows.tasks import build_task, ingest_task
+from ftap_pipeline.launch import quarterly_config
+from ftap_pipeline.settings import Settings
+config = quarterly_config(Settings(None, None, None), "inputs", "outputs", "2025-T2", False)
 built = build_task(ingest_task(config), config)
 """
 SWAPPED = GOOD.replace("build_task(ingest_task(config), config)", "build_task(config, ingest_task(config))")

@@ -1,0 +1,51 @@
+"""Which Prefect server `ftap run` uses: the operator's, when a profile or `PREFECT_API_URL` names one, or a
+temporary local one started for the run.
+
+A configured server that does not answer is said in French, with what to do, before any work: Prefect
+itself would retry for a minute and then fail in English.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def local_defaults() -> None:
+    """What a temporary server needs on a machine with no network and no Prefect set-up; nothing the
+    operator configured is overridden (their profile, `PREFECT_HOME`, `PREFECT_API_URL` stand)."""
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true")
+    # The temporary server takes 7–12 s to start on an idle machine; Prefect's 20 s give up on a busy one.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def configured_api_url() -> str | None:
+    """The API of the active profile or of the environment; None means a temporary server."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return str(url) if url else None
+
+
+def unreachable(url: str, timeout_s: float = 5.0) -> str | None:
+    """None when the server answers its health check; otherwise the French message for the operator."""
+    import httpx
+    from prefect.settings import get_current_settings
+
+    headers = {}
+    key = get_current_settings().api.key
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+    try:
+        response = httpx.get(url.rstrip("/") + "/health", timeout=timeout_s, headers=headers)
+    except httpx.HTTPError as exc:
+        reason = type(exc).__name__
+    else:
+        if response.status_code == 200:
+            return None
+        reason = f"réponse HTTP {response.status_code}"
+    return (f"Le serveur Prefect configuré ({url}) ne répond pas ({reason}). Démarrez-le (« prefect server start »), "
+            f"ou vérifiez PREFECT_API_URL et le profil actif (« prefect profile inspect ») ; pour travailler sans "
+            f"serveur, retirez PREFECT_API_URL (« prefect config unset PREFECT_API_URL ») : « ftap run » démarre "
+            f"alors un serveur temporaire local. Rien n'a été lu ni écrit.")

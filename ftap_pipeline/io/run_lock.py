@@ -1,0 +1,68 @@
+"""One run at a time per outputs folder: a scheduled run and a manual one must never write the same files.
+
+The lock is an OS lock on `outputs/.ftap.lock`, held for the whole run. The OS releases it when the process
+ends, however it ends, so a killed run never leaves a stale lock behind; the file itself only says who
+holds it, for the message the second run gives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+LOCK_FILE = ".ftap.lock"
+
+
+class RunLockedError(RuntimeError):
+    """Another run holds the outputs folder; `message` says which, in French."""
+
+    def __init__(self, outputs: Path, holder: str) -> None:
+        self.message = (f"Un autre traitement écrit déjà dans le dossier de sorties {outputs} ({holder or 'détenteur inconnu'}). "
+                        f"Attendez qu'il se termine, puis relancez ; rien n'a été écrit.")
+        super().__init__(self.message)
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - the porteurs' Windows desks run `ftap check`, not reports
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def outputs_lock(outputs: Path, what: str) -> Iterator[None]:
+    """Hold the outputs folder for the block; raise `RunLockedError` at once if another run holds it.
+
+    `what` says what this run is (`rapport 2025-T2`), for the message a second run would give."""
+    outputs.mkdir(parents=True, exist_ok=True)
+    path = outputs / LOCK_FILE
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        if not _try_lock(handle):
+            handle.seek(0)
+            raise RunLockedError(outputs.resolve(), handle.read().strip())
+        handle.seek(0)
+        handle.truncate()
+        started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        handle.write(f"{what}, processus {os.getpid()} sur {socket.gethostname()}, depuis {started}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()

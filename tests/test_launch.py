@@ -1,0 +1,79 @@
+"""Parameters and folders of a run, checked before any work, with French messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from ftap_pipeline import launch
+from ftap_pipeline.core.period import Period
+from ftap_pipeline.settings import Settings
+
+
+def test_period_defaults_to_the_last_finished_quarter_in_paris() -> None:
+    assert launch.parse_period(None) == Period.last_finished(launch.today_in_paris())
+    assert launch.parse_period(" ") == Period.last_finished(launch.today_in_paris())
+    assert launch.parse_period("2025-t2") == Period(2025, 2)
+
+
+@pytest.mark.parametrize("text", ["2025-Q2", "2025-T5", "T2-2025", "2025"])
+def test_a_bad_period_names_the_parameter_and_the_format(text: str) -> None:
+    with pytest.raises(launch.LaunchError, match="Paramètre « period »") as info:
+        launch.parse_period(text)
+    assert "AAAA-Tn" in info.value.message
+
+
+@pytest.mark.parametrize("text", [None, "", "2025-13-01", "14/03/2025", "demain"])
+def test_the_committee_date_is_required_and_iso(text: str | None) -> None:
+    with pytest.raises(launch.LaunchError, match="Paramètre « date »") as info:
+        launch.parse_committee_date(text)
+    assert "AAAA-MM-JJ" in info.value.message
+
+
+def test_committee_date_is_read() -> None:
+    assert launch.parse_committee_date(" 2025-03-14 ") == dt.date(2025, 3, 14)
+
+
+def test_folders_are_made_absolute_and_come_from_the_settings_when_not_given(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert launch.folder(None, None, "inputs", "inputs") == tmp_path / "inputs"
+    assert launch.folder(None, Path("/srv/ftap/entrees"), "inputs", "inputs") == Path("/srv/ftap/entrees")
+    assert launch.folder("ailleurs", Path("/srv/ftap/entrees"), "inputs", "inputs") == tmp_path / "ailleurs"
+    with pytest.raises(launch.LaunchError, match="« outputs » vide"):
+        launch.folder("  ", None, "outputs", "outputs")
+
+
+def test_a_missing_inputs_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(launch.LaunchError) as info:
+        launch.check_inputs(tmp_path / "absent")
+    assert f"Le dossier des entrées {tmp_path / 'absent'} n'existe pas" in info.value.message
+    (tmp_path / "fichier").write_text("x")
+    with pytest.raises(launch.LaunchError, match="n'est pas un dossier"):
+        launch.check_inputs(tmp_path / "fichier")
+
+
+def test_an_inputs_folder_without_returns_or_chorus_warns(tmp_path: Path) -> None:
+    warnings = launch.check_inputs(tmp_path)
+    assert len(warnings) == 2
+    assert "remontees/" in warnings[0]
+    assert "chorus/" in warnings[1]
+    (tmp_path / "remontees").mkdir()
+    (tmp_path / "chorus").mkdir()
+    assert launch.check_inputs(tmp_path) == ()
+
+
+def test_sending_follows_the_relay_unless_told() -> None:
+    none = Settings(smtp=None, inputs=None, outputs=None)
+    assert launch.mailing(none, None, False).send is False
+    assert launch.mailing(none, False, False).send is False
+    with pytest.raises(launch.LaunchError, match="FTAP_SMTP_HOST"):
+        launch.mailing(none, True, False)
+
+
+def test_a_flag_that_is_not_a_boolean_is_refused() -> None:
+    none = Settings(smtp=None, inputs=None, outputs=None)
+    with pytest.raises(launch.LaunchError, match="« send » : « oui » n'est pas un booléen"):
+        launch.mailing(none, "oui", False)  # type: ignore[arg-type]  # a deployment's parameters are JSON
