@@ -7,7 +7,10 @@ floor measured in the same process, on the same files, at the same moment, are w
 - read: our isolated reading (worker processes, OOXML side facts) against a bare python-calamine loop;
 - assess: parsing, pandera validation and selection of all returns, against the same floor;
 - pandera: one validation of the concatenated lines against one validation per return (why we concatenate);
-- check: `ftap check` on one return, start-up included, against `python -c "import pandas, pandera"`.
+- check: `ftap check` on one return, start-up included, against `python -c "import pandas, pandera"`;
+- prefect: the whole report through the Prefect flow against the same report without Prefect (`pipeline.run`),
+  once the temporary server is up, at the demo's size and at `--copies` times it: the tasks hand each other
+  keys, not frames, so the overhead must stay flat as returns grow (`--no-prefect` skips it).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=4, help="times the demo returns are copied (default 4)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measure; the best is kept")
+    parser.add_argument("--no-prefect", action="store_true", help="skip the measure of Prefect's overhead")
     args = parser.parse_args()
 
     import pandera.pandas as pa
@@ -116,6 +120,54 @@ def main() -> None:
         print(f"{label:<44}{ratio:>8.2f}{seconds:>12.3f}")
     print(f"\nréférences : boucle calamine {floor:.3f} s, pandera par remontée {one_by_one:.3f} s, "
           f"imports {imports:.3f} s ; médiane des lignes par remontée {statistics.median(len(t) for t in per_return):.0f}")
+    if not args.no_prefect:
+        prefect_overhead(demo, (1, args.copies), args.repeat)
+
+
+def _inputs(folder: Path, returns: list[Path], copies: int) -> Path:
+    """An inputs folder: the demo's référentiel and Chorus restitutions, its returns `copies` times."""
+    shutil.copytree(ROOT / "inputs" / "reference", folder / "reference")
+    shutil.copytree(ROOT / "inputs" / "chorus", folder / "chorus")
+    (folder / "remontees").mkdir()
+    for k in range(copies):
+        for p in returns:
+            shutil.copy(p, folder / "remontees" / f"{k:03d}-{p.name}")
+    return folder
+
+
+def prefect_overhead(returns: list[Path], sizes: tuple[int, ...], repeat: int) -> None:
+    """Seconds the flow adds to the same report without Prefect, beyond the temporary server's start."""
+    import logging
+    import os
+
+    work = Path(tempfile.mkdtemp(prefix="ftap-bench-prefect-"))
+    os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
+    from flows.server import local_defaults, run_settings
+
+    local_defaults()
+    from flows.rapport_trimestriel import rapport_trimestriel
+    from ftap_pipeline import launch, pipeline
+    from ftap_pipeline.settings import Settings
+
+    logging.getLogger("ftap").propagate = False  # the pipeline's progress lines would drown the figures
+    print(f"\n{'surcoût de Prefect (serveur démarré)':<44}{'remontées':>10}{'sans':>9}{'avec':>9}{'surcoût':>9}")
+    for copies in sizes:
+        inputs = _inputs(work / f"inputs-{copies}", returns, copies)
+        outputs = work / f"outputs-{copies}"
+        config = launch.quarterly_config(Settings(None, None, None), inputs, outputs, "2025-T2", False)
+
+        def flow_run(inputs: Path = inputs, outputs: Path = outputs) -> None:
+            rapport_trimestriel(str(inputs), str(outputs), "2025-T2", send=False)
+
+        with run_settings(temporary_server=True):  # as `ftap run` does
+            started = time.perf_counter()
+            flow_run()  # starts the temporary server (first size only) and warms the imports
+            warm_up = time.perf_counter() - started
+            plain = best_of(repeat, lambda config=config: pipeline.run(config))  # type: ignore[misc]
+            with_prefect = best_of(repeat, flow_run)
+        print(f"{'':<44}{copies * len(returns):>10}{plain:>9.2f}{with_prefect:>9.2f}{with_prefect - plain:>9.2f}"
+              f"   (premier passage : {warm_up:.1f} s)")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ itself would retry for a minute and then fail in English.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 
 def local_defaults() -> None:
@@ -18,6 +20,20 @@ def local_defaults() -> None:
     # The temporary server takes 7–12 s to start on an idle machine; Prefect's 20 s give up on a busy one.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@contextlib.contextmanager
+def run_settings(temporary_server: bool) -> Iterator[None]:
+    """Prefect's settings for the runs of `ftap run`. On a temporary server, no flow-run heartbeats: they tell
+    a lasting server that a run has crashed, and nothing watches a server that dies with the command; their
+    thread costs each run up to a second at its end (it sleeps by whole seconds and is joined)."""
+    if not temporary_server:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def configured_api_url() -> str | None:

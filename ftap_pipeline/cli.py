@@ -15,6 +15,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flows.report_flow import FlowOutcome
+    from ftap_pipeline.pipeline import RunConfig
 
 #: Exit codes (livraison-v1). `ftap check` gives 1 when a file would be rejected or lines set aside.
 EXIT_OK, EXIT_NO_REPORT, EXIT_ERROR, EXIT_UNEXPECTED, EXIT_UNDELIVERED = 0, 1, 2, 3, 4
@@ -201,17 +206,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _progress_to_terminal()
     where = f"serveur Prefect {url}" if url else "serveur Prefect temporaire local, quelques secondes"
     _say(f"Démarrage du traitement ({where})…")
-    from flows.dossier_comite import dossier_comite
-    from flows.rapport_trimestriel import rapport_trimestriel
-
     try:
-        if args.command == "comite":
-            outcome = dossier_comite(date=config.scope.cutoff.isoformat(), inputs=str(config.inputs),
-                                     outputs=str(config.outputs), send=config.mailing.send, renvoyer=args.renvoyer)
-        else:
-            outcome = rapport_trimestriel(inputs=str(config.inputs), outputs=str(config.outputs),
-                                          period=str(config.scope.period), send=config.mailing.send,
-                                          renvoyer=args.renvoyer)
+        with server.run_settings(temporary_server=url is None):
+            outcome = _run_flow(args, config)
     except RunLockedError as exc:
         _say(f"Rapport non produit : {exc.message}")
         return EXIT_NO_REPORT
@@ -223,6 +220,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         _say(f"Rapport non produit : {exc.strerror or exc} ({exc.filename or ''})")
         return EXIT_NO_REPORT
     return EXIT_UNDELIVERED if outcome.delivery.undelivered else EXIT_OK
+
+
+def _run_flow(args: argparse.Namespace, config: RunConfig) -> FlowOutcome:
+    from flows.dossier_comite import dossier_comite
+    from flows.rapport_trimestriel import rapport_trimestriel
+
+    if args.command == "comite":
+        return dossier_comite(date=config.scope.cutoff.isoformat(), inputs=str(config.inputs),
+                              outputs=str(config.outputs), send=config.mailing.send, renvoyer=args.renvoyer)
+    return rapport_trimestriel(inputs=str(config.inputs), outputs=str(config.outputs), period=str(config.scope.period),
+                               send=config.mailing.send, renvoyer=args.renvoyer)
 
 
 def cmd_envois(run: str | None, outputs: Path | None) -> int:

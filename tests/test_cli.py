@@ -124,3 +124,52 @@ def test_output_redirected_in_a_legacy_encoding_is_still_utf8(tmp_path: Path) ->
     text = proc.stdout.decode("utf-8")
     assert "→" in text
     assert "référentiel" in text
+
+
+def test_template_never_overwrites_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "modele.xlsx"
+    out.write_bytes(b"le fichier d'un porteur")
+    assert main(["template", str(out)]) == 2
+    assert f"{out} existe déjà : rien n'a été écrit" in capsys.readouterr().err
+    assert out.read_bytes() == b"le fichier d'un porteur"
+    assert main(["template", "--force", str(out)]) == 0
+    assert out.read_bytes().startswith(b"PK")
+
+
+def test_demo_never_writes_over_real_inputs_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "inputs" / "remontees" / "AP-2024-07_2025-T2.xlsx"
+    real.parent.mkdir(parents=True)
+    real.write_bytes(b"une vraie remontee")
+    assert main(["demo", str(tmp_path / "inputs")]) == 2
+    err = capsys.readouterr().err
+    assert "contient déjà des entrées" in err
+    assert "--force" in err
+    assert sorted(p.name for p in real.parent.iterdir()) == [real.name]
+    assert not (tmp_path / "inputs" / "reference").exists()
+    assert main(["demo", str(tmp_path / "vide")]) == 0  # an empty or new folder needs no --force
+    assert main(["demo", "--force", str(tmp_path / "vide")]) == 0
+
+
+def test_run_on_a_missing_inputs_folder_names_it(tmp_path: Path) -> None:
+    absent = tmp_path / "entrees-introuvables"
+    proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "run", "--inputs", str(absent), "--outputs",
+                           str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PREFECT_HOME": str(tmp_path / "p"), "PATH": "/usr/bin:/bin"}, timeout=300, check=False)
+    assert proc.returncode == 2
+    assert f"Le dossier des entrées {absent} n'existe pas" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_run_warns_when_the_inputs_have_no_returns_or_chorus(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    (inputs / "reference").mkdir(parents=True)
+    (inputs / "reference" / "referentiel.xlsx").write_bytes(REFERENTIEL.read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "run", "--inputs", str(inputs), "--outputs",
+                           str(tmp_path / "out"), "--period", "2025-T2"], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PREFECT_HOME": str(tmp_path / "p"), "PATH": "/usr/bin:/bin"}, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "n'a pas de sous-dossier remontees/" in proc.stderr
+    assert "n'a pas de sous-dossier chorus/" in proc.stderr
+    assert (tmp_path / "out" / "2025-T2" / "FTAP_suivi_2025-T2.xlsx").is_file()

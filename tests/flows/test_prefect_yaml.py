@@ -63,7 +63,9 @@ def test_serve_offers_the_deployments_of_the_file() -> None:
 
     served = {d.name: d for d in deployments()}
     assert set(served) == set(DEPLOYMENTS)
-    (schedule,) = served["rapport-trimestriel"].schedules
+    schedules = served["rapport-trimestriel"].schedules
+    assert schedules is not None
+    (schedule,) = schedules
     assert schedule.schedule.cron == DEPLOYMENTS["rapport-trimestriel"]["schedules"][0]["cron"]  # type: ignore[union-attr]
     assert schedule.schedule.timezone == "Europe/Paris"  # type: ignore[union-attr]
     assert served["dossier-comite"].schedules in (None, [])
