@@ -26,7 +26,7 @@ from ftap_pipeline.io import intake
 from ftap_pipeline.io.chorus_reader import read_chorus_files
 from ftap_pipeline.io.delivery import DeliveryOutcome, deliver
 from ftap_pipeline.io.referentiel_reader import read_referentiel
-from ftap_pipeline.io.report_writer import write_report
+from ftap_pipeline.io.report_writer import archive_previous, write_report
 from ftap_pipeline.io.run_lock import outputs_lock
 from ftap_pipeline.settings import SmtpSettings
 
@@ -116,6 +116,10 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
 def publish(built: Built, ingested: Ingested, config: RunConfig, execution: Mapping[str, str] | None = None) -> Path:
     """Write every output of the report, each atomically, and the manifest last (with the orchestrator's
     identifiers of the run, when there is one)."""
+    archived = archive_previous(config.out_dir)
+    if archived is not None:
+        log.warning("Le rapport %s déjà présent est remplacé ; l'ancien est conservé dans %s.", config.scope.label,
+                    archived.resolve())
     log.info("Écriture des classeurs dans %s…", config.out_dir.resolve())
     return write_report(built.report, config.out_dir, (*ingested.durations, *built.durations), execution)
 

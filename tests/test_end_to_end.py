@@ -284,3 +284,18 @@ def test_undated_aife_extracts_are_reconciled_and_said_apart(tmp_path: Path) -> 
     assert sans_annee > 0
     years = {r["Année"] for r in _rows(path.parent / "donnees" / "suivi_ae_cp.csv")}
     assert years == {"2023", "2024", "2025"}
+
+
+def test_a_rerun_keeps_the_report_it_replaces(tmp_path: Path) -> None:
+    from ftap_pipeline.core.period import Period
+    from ftap_pipeline.io.report_writer import ARCHIVES_DIR
+    from ftap_pipeline.pipeline import RunConfig, run_report
+
+    config = RunConfig.quarterly(INPUTS, tmp_path, Period.parse("2025-T2"))
+    first = run_report(config)
+    before = {p.relative_to(config.out_dir): p.read_bytes() for p in config.out_dir.rglob("*") if p.is_file()}
+    again = run_report(config)
+    assert again == first
+    (archived,) = (tmp_path / ARCHIVES_DIR / "2025-T2").iterdir()
+    assert {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()} == before
+    assert again.read_bytes() == before[Path("FTAP_suivi_2025-T2.xlsx")]  # same inputs, same workbook

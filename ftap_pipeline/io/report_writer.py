@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +16,27 @@ from ftap_pipeline.io.csv_writer import write_csv
 from ftap_pipeline.io.excel_writer import write_workbook
 
 MANIFEST = "manifest.json"
+#: Where a rerun puts the report it replaces: `outputs/archives/<rapport>/<AAAAMMJJ-HHMMSS>/`.
+ARCHIVES_DIR = "archives"
+
+
+def archive_previous(out: Path) -> Path | None:
+    """Move the report a rerun replaces out of the way, whole, into the archives; return where it went.
+
+    A rerun must not silently destroy the report the secretariat may already have read: the previous set
+    (workbook, feedback, exports, messages, manifest) is kept as it was, named by when it was written."""
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        return None
+    written = dt.datetime.fromtimestamp(manifest.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+    dest = out.parent / ARCHIVES_DIR / out.name / written
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = dest.with_name(f"{written}-{n}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(out, dest)
+    return dest
 
 
 def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float]],
