@@ -11,7 +11,7 @@ FLOORS := requirements/floors.txt
 FLOORS_VENV := .venv-floors
 LOCK_VENV := .venv-lock
 
-.PHONY: run test test-spawn lint install lock test-floors demo template clean
+.PHONY: run test test-spawn lint install lock test-floors demo template deploy clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ test-floors:
 	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(FLOORS_VENV)/bin/python -m pip install --quiet -c $(FLOORS) -e '.[orchestration,dev]'
 	$(FLOORS_VENV)/bin/pytest -n 2 --dist loadgroup -p no:cacheprovider --ignore=tests/test_packaging.py
+
+# Both deployments of prefect.yaml on the Prefect server of PREFECT_API_URL, creating the `ftap` process pool
+# first when it does not exist (`prefect deploy` refuses a pool it cannot find).
+deploy: $(STAMP)
+	$(BIN)/prefect work-pool inspect ftap >/dev/null 2>&1 || $(BIN)/prefect work-pool create ftap --type process
+	$(BIN)/prefect deploy --all
 
 demo: $(STAMP)
 	$(BIN)/ftap demo --force inputs

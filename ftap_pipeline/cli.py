@@ -161,6 +161,13 @@ def orchestration_missing() -> bool:
 
 
 def _progress_to_terminal() -> None:
+    """The pipeline's French progress lines on the terminal; Prefect's own console output (English, with its
+    tracebacks) is left to the run's logs on the server, and the command says what went wrong in French."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.setLevel(logging.CRITICAL + 1)
     progress = logging.StreamHandler(sys.stderr)
     progress.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("ftap")
@@ -235,10 +242,10 @@ def _run_flow(args: argparse.Namespace, config: RunConfig) -> FlowOutcome:
 
 def cmd_envois(run: str | None, outputs: Path | None) -> int:
     from ftap_pipeline.io.ledger import LEDGER_FILE, entries, render_entries
-    from ftap_pipeline.settings import SettingsError, load_settings
+    from ftap_pipeline.settings import SettingsError, load_folders
 
     try:
-        configured = load_settings(password_loader=lambda: None).outputs
+        configured = load_folders()[1]
     except SettingsError as exc:
         _say(f"Réglages incorrects : {exc.message}")
         return EXIT_ERROR
@@ -247,7 +254,7 @@ def cmd_envois(run: str | None, outputs: Path | None) -> int:
     if not ledger.is_file():
         _say(f"Aucun registre des envois dans {folder.resolve()} : aucun courriel n'y a encore été envoyé.")
         return EXIT_OK
-    print(render_entries(entries(ledger, run)))
+    print(render_entries(entries(ledger, run), run))
     return EXIT_OK
 
 

@@ -62,9 +62,17 @@ def folder(given: str | Path | None, configured: Path | None, default: str, name
 
 
 def check_inputs(inputs: Path) -> tuple[str, ...]:
-    """Refuse an inputs folder that does not exist; warn (French lines) when a part of it is missing."""
-    if not inputs.is_dir():
-        what = "n'est pas un dossier" if inputs.exists() else "n'existe pas"
+    """Refuse an inputs folder that does not exist or cannot be read; warn (French lines) when a part of it is
+    missing."""
+    try:
+        if inputs.is_dir():
+            next(iter(inputs.iterdir()), None)  # a folder that cannot be listed is refused here, not mid-run
+            what = ""
+        else:
+            what = "n'est pas un dossier" if inputs.exists() else "n'existe pas"
+    except OSError as exc:
+        what = f"n'est pas accessible ({exc.strerror or exc})"
+    if what:
         raise LaunchError(f"Le dossier des entrées {inputs} {what}. Indiquez le dossier qui contient "
                           f"{inbox.RETURNS_DIR}/, {inbox.CHORUS_DIR}/ et {inbox.REFERENCE_FILE}.")
     warnings = []

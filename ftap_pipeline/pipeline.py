@@ -128,7 +128,7 @@ def send(built: Built, config: RunConfig) -> DeliveryOutcome:
     """Write a `.eml` copy of every message due and, when the run sends, deliver those not yet delivered."""
     mailing = config.mailing
     if mailing.send:
-        log.info("Envoi des courriels (%d message(s) prévus)…", len(built.report.courriers))
+        log.info("Envoi des courriels…")
     outcome = deliver(built.report.courriers, config.out_dir, config.outputs, config.scope.label, mailing.smtp,
                       send=mailing.send, resend=mailing.resend)
     for line in outcome.lines():

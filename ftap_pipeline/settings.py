@@ -293,15 +293,28 @@ def load_settings(environ: Mapping[str, str] | None = None,
 
     `password_loader` is called only when a relay and a user are set and no `FTAP_SMTP_PASSWORD` is: the
     orchestrator passes one that reads the Prefect Secret block `ftap-smtp-password`."""
+    values = _values(environ)
+    return Settings(smtp=_smtp(values, password_loader), inputs=_folder(values, INPUTS),
+                    outputs=_folder(values, OUTPUTS))
+
+
+def _values(environ: Mapping[str, str] | None) -> dict[str, str]:
+    """The variables this module reads: those of the `FTAP_CONFIG` file, overridden by the environment's."""
     env = dict(os.environ if environ is None else environ)
     values: dict[str, str] = {}
     config = _present(env, CONFIG)
     if config is not None:
         values.update(read_config_file(Path(config)))
     values.update({k: v for k, v in env.items() if k in VARIABLES})
-    return Settings(smtp=_smtp(values, password_loader), inputs=_folder(values, INPUTS),
-                    outputs=_folder(values, OUTPUTS))
+    return values
+
+
+def load_folders(environ: Mapping[str, str] | None = None) -> tuple[Path | None, Path | None]:
+    """Only `FTAP_INPUTS` and `FTAP_OUTPUTS` (environment over `FTAP_CONFIG`): what `ftap envois` needs, without
+    the relay's checks and its password."""
+    values = _values(environ)
+    return _folder(values, INPUTS), _folder(values, OUTPUTS)
 
 
 __all__ = ["DEFAULT_MAX_ATTACHMENT_MB", "DEFAULT_PORTS", "DEFAULT_TIMEOUT_S", "PASSWORD_BLOCK", "SECURITY_MODES",
-           "Secret", "Security", "Settings", "SettingsError", "SmtpSettings", "load_settings", "read_config_file"]
+           "Secret", "Security", "Settings", "SettingsError", "SmtpSettings", "load_folders", "load_settings", "read_config_file"]

@@ -77,3 +77,10 @@ def test_a_flag_that_is_not_a_boolean_is_refused() -> None:
     none = Settings(smtp=None, inputs=None, outputs=None)
     with pytest.raises(launch.LaunchError, match="« send » : « oui » n'est pas un booléen"):
         launch.mailing(none, "oui", False)  # type: ignore[arg-type]  # a deployment's parameters are JSON
+
+
+def test_an_inputs_folder_that_cannot_be_examined_is_refused_in_french(tmp_path: Path) -> None:
+    """The OS refusing to look (here, a name too long for it; elsewhere, a folder without the right to read it)
+    is said in French, not raised mid-run."""
+    with pytest.raises(launch.LaunchError, match="n'est pas accessible"):
+        launch.check_inputs(tmp_path / ("entrees" * 60))

@@ -54,15 +54,16 @@ def build_message(courrier: Courrier, to: str | None, mail_from: str, run_label:
     msg["Subject"] = courrier.subject
     msg["Date"] = utils.format_datetime(when or utils.localtime())
     msg["Message-ID"] = message_id(run_label, to, content_sha256(courrier, attachment_bytes), mail_from)
-    msg["Content-Language"] = "fr"
     # RFC 3834: no out-of-office reply to an automatic mail.
     msg["Auto-Submitted"] = "auto-generated"
     body = courrier.body
     name = attachment_name or (Path(courrier.attachment).name if courrier.attachment else "classeur.xlsx")
     if attachment_path_if_too_large is not None:
-        body = body.rstrip("\n") + "\n\n" + too_large_note(name, attachment_path_if_too_large) + "\n"
+        # First, so that the body's « ci-joint » is read knowing the file is not attached.
+        body = too_large_note(name, attachment_path_if_too_large) + "\n\n" + body
     # Quoted-printable keeps the French text readable in the `.eml` and 7-bit safe for any relay.
     msg.set_content(body, charset="utf-8", cte="quoted-printable")
+    msg["Content-Language"] = "fr"  # after set_content, which clears the Content-* headers
     if attachment_bytes is not None and attachment_path_if_too_large is None:
         msg.add_attachment(attachment_bytes, maintype=XLSX_MAINTYPE, subtype=XLSX_SUBTYPE, filename=name)
     return msg

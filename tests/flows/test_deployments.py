@@ -164,3 +164,17 @@ def test_ftap_run_with_the_server_down_says_what_to_do(tmp_path: Path) -> None:
     assert "prefect server start" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_second_run_on_the_same_outputs_stops_in_french(deployed: PrefectServer, tmp_path: Path) -> None:
+    from ftap_pipeline.io.run_lock import outputs_lock
+
+    with outputs_lock(tmp_path / "out", "rapport 2025-T2 (planifié)"):
+        proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "run", "--inputs", str(INPUTS), "--outputs",
+                               str(tmp_path / "out"), "--period", "2025-T2", "--no-send"], capture_output=True,
+                              text=True, env=deployed.env, cwd=tmp_path, timeout=300, check=False)
+    assert proc.returncode == 1
+    assert "Un autre traitement écrit déjà dans le dossier de sorties" in proc.stderr
+    assert "rapport 2025-T2 (planifié)" in proc.stderr
+    assert "Traceback" not in proc.stderr  # Prefect's own account stays in the run's logs, on the server
+    assert not (tmp_path / "out" / "2025-T2").exists()

@@ -261,9 +261,11 @@ def test_a_workbook_too_large_is_named_not_attached(out: Path, smtp_server: Smtp
     msg = _parsed(received.data)
     assert _attachments(msg) == []
     body = _body(msg)
-    assert body == ("Bonjour,\n\nVotre retour, détaillé.\n\nLe fichier « Préfecture_de_l_Hérault_2025-T2.xlsx » dépasse "
-                    "la taille maximale admise pour une pièce jointe : il n'est pas joint à ce message. Vous le "
-                    f"trouverez à l'emplacement suivant :\n{(out / FEEDBACK).resolve()}\n")
+    # The note comes first, so that the body's « ci-joint » is read knowing the file is not attached.
+    assert body == ("Le fichier « Préfecture_de_l_Hérault_2025-T2.xlsx » dépasse la taille maximale admise pour une "
+                    "pièce jointe : il n'est pas joint à ce message. Vous le trouverez à l'emplacement suivant :\n"
+                    f"{(out / FEEDBACK).resolve()}\n\nBonjour,\n\nVotre retour, détaillé.\n")
+    assert msg["Content-Language"] == "fr"
     # Still the same message for the ledger: the file's SHA-256.
     [row] = ledger.entries(out.parent / ledger.LEDGER_FILE)
     assert row.attachment_sha256 == hashlib.sha256((out / FEEDBACK).read_bytes()).hexdigest()
