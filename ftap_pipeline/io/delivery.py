@@ -22,7 +22,7 @@ from ftap_pipeline.core.feedback import porteur_key
 from ftap_pipeline.io import ledger
 from ftap_pipeline.io.atomic import write_bytes
 from ftap_pipeline.io.mail_message import build_message, content_sha256
-from ftap_pipeline.io.smtp_sender import SmtpSender
+from ftap_pipeline.io.smtp_sender import SendResult, SmtpSender
 from ftap_pipeline.settings import DEFAULT_MAX_ATTACHMENT_MB, SmtpSettings
 
 log = logging.getLogger("ftap")
@@ -189,7 +189,9 @@ def deliver(courriers: Sequence[Courrier], out_dir: Path, outputs_root: Path, ru
                     if not resend and ledger.is_delivered(ledger_file, run_label, recipient, sha):
                         done = _with(done, DeliveryState.ALREADY_SENT)
                     else:
-                        result = relay.sender().send(message, recipient)
+                        sender = relay.sender()
+                        result = SendResult(False, f"non tenté, le relais étant injoignable ({sender.unreachable})") \
+                            if sender.unreachable else sender.send(message, recipient)
                         ledger.record(ledger_file, run_label, str(courrier.kind), recipient, courrier.subject, sha,
                                       str(message["Message-ID"]), ledger.SENT if result.delivered else ledger.FAILED,
                                       result.reply)

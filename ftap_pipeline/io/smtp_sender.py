@@ -79,6 +79,9 @@ class SmtpSender:
         self._backoff_s = backoff_s
         self._sleep = sleep
         self._smtp: smtplib.SMTP | None = None
+        #: Set when a message could not even open a session after every try: the relay is out of reach, and the
+        #: caller does not make the next messages wait through the same timeouts (they go on the next run).
+        self.unreachable: str | None = None
 
     def __enter__(self) -> SmtpSender:
         return self
@@ -163,14 +166,18 @@ class SmtpSender:
         data = message.as_bytes()
         pause = self._backoff_s
         for attempt in range(1, TRIES + 1):
+            had_session = self._smtp is not None
             try:
                 reply = self._try_once(data, recipient)
             except _FinalError as exc:
                 self._drop_if_broken()
                 return SendResult(False, exc.reply, attempt)
             except _TemporaryError as exc:
+                session_opened = had_session or self._smtp is not None
                 self._drop()
                 if attempt == TRIES:
+                    if not session_opened:
+                        self.unreachable = exc.reply
                     return SendResult(False, exc.reply, attempt)
                 log.warning("Envoi à %s : %s ; nouvel essai dans %g s (essai %d sur %d).", recipient, exc.reply, pause,
                             attempt + 1, TRIES)

@@ -221,6 +221,20 @@ def test_no_relay_listening_is_a_failure_reported_after_three_tries(out: Path, s
     assert outcome.undelivered == 1
 
 
+def test_a_relay_out_of_reach_is_tried_for_the_first_message_only(out: Path, smtp_server: SmtpServer) -> None:
+    """Three messages to a port where nothing listens: the first is tried three times, the others are not
+    made to wait through the same failures; all three are failed, to be sent on the next run."""
+    plan = (*_plan()[1:3], _plan()[2])
+    outcome = _deliver(out, smtp_server, plan=plan, port=free_port(), timeout_s=2.0)
+    assert [m.state for m in outcome.messages] == [DeliveryState.FAILED] * 3
+    assert outcome.messages[0].detail.startswith("connexion impossible ou interrompue (")
+    assert all(m.detail.startswith("non tenté, le relais étant injoignable (connexion impossible") for m in
+               outcome.messages[1:])
+    assert outcome.undelivered == 3
+    rows = ledger.entries(out.parent / ledger.LEDGER_FILE)
+    assert [r.status for r in rows] == [ledger.FAILED] * 3
+
+
 def test_the_sender_waits_longer_each_time() -> None:
     pauses: list[float] = []
     smtp = SmtpSettings(host=HOST, port=free_port(), security="aucune", user=None, password=None, timeout_s=1.0,
