@@ -178,3 +178,24 @@ def test_a_second_run_on_the_same_outputs_stops_in_french(deployed: PrefectServe
     assert "rapport 2025-T2 (planifié)" in proc.stderr
     assert "Traceback" not in proc.stderr  # Prefect's own account stays in the run's logs, on the server
     assert not (tmp_path / "out" / "2025-T2").exists()
+
+
+def test_the_password_can_come_from_the_prefect_secret_block(server: PrefectServer) -> None:
+    """Read through the settings as a run reads them: absent block, then the block the operator saved."""
+    program = (
+        "from flows.secrets import smtp_password_from_block\n"
+        "from ftap_pipeline.settings import SettingsError, load_settings\n"
+        "env = {'FTAP_SMTP_HOST': 'relais.example.fr', 'FTAP_SMTP_USER': 'ftap', 'FTAP_MAIL_FROM': 'ftap@ditp.example.fr',"
+        " 'FTAP_MAIL_SECRETARIAT': 'secretariat@ditp.example.fr'}\n"
+        "try:\n"
+        "    load_settings(env, password_loader=smtp_password_from_block)\n"
+        "except SettingsError as exc:\n"
+        "    print('refus', exc.variable)\n"
+        "from prefect.blocks.system import Secret\n"
+        "Secret(value='Pw-bloc-93kd').save('ftap-smtp-password', overwrite=True)\n"
+        "smtp = load_settings(env, password_loader=smtp_password_from_block).smtp\n"
+        "print('lu', smtp.password.reveal() == 'Pw-bloc-93kd', repr(smtp.password))\n")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=server.env, cwd=ROOT,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["refus FTAP_SMTP_PASSWORD", "lu True ********"]
