@@ -8,6 +8,7 @@ itself would retry for a minute and then fail in English.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 
@@ -20,6 +21,16 @@ def local_defaults() -> None:
     # The temporary server takes 7–12 s to start on an idle machine; Prefect's 20 s give up on a busy one.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def mute_console() -> None:
+    """Silence Prefect's console handler (English, with tracebacks) in the terminal; its records still reach
+    the run's logs on the server through their own handler."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.setLevel(logging.CRITICAL + 1)
 
 
 @contextlib.contextmanager

@@ -163,11 +163,9 @@ def orchestration_missing() -> bool:
 def _progress_to_terminal() -> None:
     """The pipeline's French progress lines on the terminal; Prefect's own console output (English, with its
     tracebacks) is left to the run's logs on the server, and the command says what went wrong in French."""
-    from prefect.logging.handlers import PrefectConsoleHandler
+    from flows.server import mute_console
 
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, PrefectConsoleHandler):
-            handler.setLevel(logging.CRITICAL + 1)
+    mute_console()
     progress = logging.StreamHandler(sys.stderr)
     progress.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("ftap")
