@@ -299,3 +299,16 @@ def test_a_rerun_keeps_the_report_it_replaces(tmp_path: Path) -> None:
     (archived,) = (tmp_path / ARCHIVES_DIR / "2025-T2").iterdir()
     assert {p.relative_to(archived): p.read_bytes() for p in archived.rglob("*") if p.is_file()} == before
     assert again.read_bytes() == before[Path("FTAP_suivi_2025-T2.xlsx")]  # same inputs, same workbook
+
+
+def test_a_committee_before_any_chorus_movement_is_reported(tmp_path: Path) -> None:
+    """Restitutions are read, but nothing in them is dated by the cut-off: the Chorus columns read 0, no crash."""
+    import datetime as dt
+
+    from ftap_pipeline.pipeline import RunConfig, run_report
+
+    path = run_report(RunConfig.committee(INPUTS, tmp_path, dt.date(2023, 2, 1)))
+    header = (path.parent / "donnees" / "suivi_ae_cp.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "AE Chorus (€)" in header
+    assert all(float(r["AE Chorus (€)"]) == 0.0 for r in _rows(path.parent / "donnees" / "suivi_ae_cp.csv"))
+    assert all(r["Statut"] != "Concordant" for r in _rows(path.parent / "donnees" / "rapprochement.csv"))

@@ -60,8 +60,21 @@ def _clean_text(raw: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+#: No figure of a return reaches 10^15 (a million billion euros); past it, a value is a typing slip, and exact
+#: decimal arithmetic (28 digits) or a 64-bit column could not carry it.
+MAX_MAGNITUDE: Final = Decimal("1e15")
+
+
 def parse_decimal(raw: object) -> Decimal | None:
-    """Read a French number; a comma is always the decimal mark."""
+    """Read a French number; a comma is always the decimal mark. Bounded by `MAX_MAGNITUDE`."""
+    value = _parse_decimal(raw)
+    if value is not None and abs(value) >= MAX_MAGNITUDE:
+        raise InputError("out-of-range", {"motif": f"« {display(raw)} » est hors des valeurs admises : un nombre de la "
+                                                   f"remontée a au plus 15 chiffres avant la virgule."})
+    return value
+
+
+def _parse_decimal(raw: object) -> Decimal | None:
     if is_empty(raw):
         return None
     check_error_value(raw)
@@ -201,7 +214,7 @@ def parse_text(raw: object) -> str | None:
     if is_empty(raw):
         return None
     check_error_value(raw)
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
         return str(int(raw))
     if isinstance(raw, dt.datetime):
         return raw.strftime("%d/%m/%Y") if raw.time() == dt.time() else raw.isoformat(sep=" ")
@@ -312,10 +325,11 @@ def parse_email(raw: object) -> str | None:
 
 
 def display(raw: object) -> str:
-    """The value read, as a person would recognise it in a message."""
-    if raw is None:
+    """The value read, as a person would recognise it in a message (an empty date of a typed frame, NaT or NaN,
+    reads as nothing)."""
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, dt.date) and raw != raw):
         return ""
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
         return str(int(raw))
     if isinstance(raw, dt.datetime):
         return raw.strftime("%d/%m/%Y") if raw.time() == dt.time() else raw.isoformat(sep=" ")

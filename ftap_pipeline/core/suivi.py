@@ -87,6 +87,8 @@ def suivi_aecp(declared: pd.DataFrame, referentiel: Referentiel, cutoff: dt.date
         df = df.merge(ch, on=KEYS, how="outer")
         for col in ("env_ae", "env_cp", "ae", "retraits", "cp", "ae_chorus", "cp_chorus", "retraits_chorus"):
             df[col] = df[col].astype("float64").fillna(0.0)
+    elif chorus_totals is not None:  # restitutions read, but no movement by the cut-off (an early rerun)
+        df = df.assign(ae_chorus=0.0, cp_chorus=0.0, retraits_chorus=0.0)
     df["annee"] = df["annee"].astype("int64")
     df["titre"] = df["titre"].astype("int64")
     order = {c: i for i, c in enumerate(enums.CATEGORIES)}

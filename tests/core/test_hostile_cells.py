@@ -1,0 +1,60 @@
+"""One typed cell must never stop a run: empty dates, numbers past what a 64-bit column or exact decimals carry.
+
+Each such cell is a finding on its own cell, its line is set aside, and the rest of the return stands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ftap_pipeline.contract import enums
+from ftap_pipeline.contract.columns import ROW
+from ftap_pipeline.core.parsing import display
+from tests import builders as b
+
+
+def _with_line(sheet: str, index: int, **changes: Any) -> dict[str, list[dict[str, Any]]]:
+    tabs = b.tables()
+    tabs[sheet][index].update(changes)
+    return tabs
+
+
+CASES = [
+    ("missing-value", _with_line("consommation", 0, date_ej=None), "Consommation!C2"),
+    ("missing-value", _with_line("indicateurs", 0, date_mesure=None), "Indicateurs!H2"),
+    ("out-of-range", _with_line("consommation", 0, ae=1e26), "Consommation!L2"),
+    ("out-of-range", _with_line("consommation", 0, ae=1e300), "Consommation!L2"),
+    ("out-of-range", _with_line("consommation", 0, ae=-1e15), "Consommation!L2"),
+    ("out-of-range", _with_line("consommation", 0, exercice=10**20), "Consommation!B2"),
+    ("out-of-range", _with_line("consommation", 0, titre=10**20), "Consommation!F2"),
+    ("out-of-range", _with_line("economies", 0, annee=10**20), "Économies!A2"),
+]
+
+
+@pytest.mark.parametrize(("slug", "tabs", "cell"), CASES, ids=[f"{c[0]}@{c[2]}" for c in CASES])
+def test_a_hostile_cell_is_a_finding_on_its_cell(tmp_path: Path, slug: str, tabs: dict[str, Any], cell: str) -> None:
+    a = b.assess_one(tmp_path, tabs=tabs)
+    (record,) = a.records
+    found = [(f.slug, f.cell) for f in a.findings if f.cell == cell]
+    assert (slug, cell) in found, [(f.slug, f.cell, f.message) for f in a.findings]
+    assert record.lines_read == record.lines_kept + record.lines_rejected == 9  # nothing lost
+    assert record.lines_rejected >= 1
+    assert record.status in (enums.RETENUE_AVEC_ANOMALIES, enums.RETENUE)
+
+
+def test_the_largest_admitted_amount_is_kept_to_the_cent(tmp_path: Path) -> None:
+    a = b.assess_one(tmp_path, tabs=_with_line("consommation", 0, ae="999 999 999 999,99"))
+    consommation = a.frames.consommation
+    assert not any(f.cell == "Consommation!L2" and f.slug == "out-of-range" for f in a.findings)
+    assert float(consommation.loc[consommation[ROW] == 2, "ae"].iloc[0]) == 999_999_999_999.99
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), float("inf"), 1e26])
+def test_display_never_fails(value: object) -> None:
+    import pandas as pd
+
+    assert isinstance(display(value), str)
+    assert display(pd.NaT) == ""
+    assert display(1e26) == "1e+26"
