@@ -14,7 +14,7 @@ import json
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -196,9 +196,14 @@ def _parse_form(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool)
         out.projet.setdefault(f.key, None)
 
 
+#: What a total row's first cell says, folded (case, accents, spacing, a colon): by its exact label only, so that
+#: `TotalEnergies` or « Totalité des demandes » stay lines of the return.
+TOTAL_LABELS: Final = frozenset({"total", "total general", "totaux", "sous-total", "sous total"})
+
+
 def _is_total_row(row: list[Any]) -> bool:
     first = next((c for c in row if not parsing.is_empty(c)), None)
-    return isinstance(first, str) and normalise_label(first).startswith(("total", "sous-total", "sous total"))
+    return isinstance(first, str) and normalise_label(first) in TOTAL_LABELS
 
 
 def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool) -> None:

@@ -58,3 +58,12 @@ def test_display_never_fails(value: object) -> None:
     assert isinstance(display(value), str)
     assert display(pd.NaT) == ""
     assert display(1e26) == "1e+26"
+
+
+@pytest.mark.parametrize("label", ["Totalité des demandes traitées", "TotalEnergies", "Total des délais"])
+def test_a_line_that_only_starts_with_total_is_a_line(tmp_path: Path, label: str) -> None:
+    a = b.assess_one(tmp_path, tabs=_with_line("indicateurs", 0, indicateur=label))
+    (record,) = a.records
+    assert record.lines_read == record.lines_kept == 9
+    assert not [f for f in a.findings if f.slug == "total-row"]
+    assert list(a.frames.indicateurs["indicateur"]) == [label]

@@ -369,7 +369,7 @@ def total_rows(tmp: Path) -> Path:
     cons.cell(row=row, column=12, value=sum(x["ae"] for x in tabs["consommation"]))
     cons.cell(row=row, column=13, value=sum(x["cp"] for x in tabs["consommation"]))
     eco = wb["Économies"]  # the label beside the sum it names, not in the first column
-    eco["C6"] = "Sous-total prévisionnel"
+    eco["C6"] = "Sous-total"
     eco["D6"] = sum(x["montant"] for x in tabs["economies"])
     return save(wb, tmp)
 
