@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.addresses import is_mail_address
 from ftap_pipeline.contract.model import ReturnRecord
-from ftap_pipeline.core.feedback import Feedback, newest_return, porteur_key
+from ftap_pipeline.core.feedback import UNKNOWN_PORTEUR, Feedback, newest_return, porteur_key
 from ftap_pipeline.core.figures import Figures
 from ftap_pipeline.core.french_text import value_text
 from ftap_pipeline.core.period import Period
@@ -89,11 +89,18 @@ def _file_name(path: str) -> str:
     return PurePosixPath(path).name
 
 
+#: Why the workbook of the returns whose project the référentiel does not know is sent to nobody.
+UNKNOWN_PROJECTS = ("remontées d'un projet absent du référentiel : leur retour n'est adressé à aucune adresse qu'elles "
+                    "portent ; le secrétariat le trouve ici et dans la feuille Anomalies du classeur consolidé")
+
+
 def _retour(figures: Figures, feedback: Feedback) -> Courrier:
     period = figures.scope.period
     to, problem = _usable(feedback.recipient,
                           "aucune adresse valide dans la remontée la plus récente de la période (champ « Courriel du "
                           "chef de projet »)", "de la remontée la plus récente de la période")
+    if feedback.porteur == UNKNOWN_PORTEUR:
+        to, problem = None, UNKNOWN_PROJECTS
     intro = feedback.workbook.sheets[0].intro if feedback.workbook.sheets else ""
     body = "\n\n".join(part for part in (
         "Bonjour,",

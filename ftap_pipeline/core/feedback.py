@@ -7,6 +7,7 @@ there is one to make."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -60,19 +61,50 @@ def newest_return(records: Sequence[ReturnRecord]) -> ReturnRecord:
     return max(records, key=lambda r: (r.date_situation or dt.date.min, r.version, r.file))
 
 
+#: Longest file-name part a porteur's name gives; a longer name keeps its head and a fingerprint of the whole.
+KEY_LENGTH = 60
+
+
 def porteur_key(name: str) -> str:
-    """A file-name-safe form of a porteur's name (`DDFiP de l'Hérault` → `DDFiP_de_l_Herault`)."""
+    """A file-name-safe form of a porteur's name (`DDFiP de l'Hérault` → `DDFiP_de_l_Herault`).
+
+    A name longer than `KEY_LENGTH` keeps its head and a fingerprint of the whole name, so that two long names
+    that share their first sixty characters (two DDETS, say) never share a workbook."""
     folded = unicodedata.normalize("NFKD", name)
     ascii_name = "".join(c for c in folded if not unicodedata.combining(c))
-    return re.sub(r"[^A-Za-z0-9]+", "_", ascii_name).strip("_")[:60] or "porteur_inconnu"
+    key = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name).strip("_") or "porteur_inconnu"
+    if len(key) <= KEY_LENGTH:
+        return key
+    return f"{key[:KEY_LENGTH - 9].rstrip('_')}_{_fingerprint(name)}"
+
+
+def _fingerprint(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
+def unique_keys(names: Sequence[str]) -> dict[str, str]:
+    """Each distinct name's key; names that fold to the same key (`l'Ain`, `l Ain`) are told apart by a
+    fingerprint, so that one workbook never holds two porteurs' returns."""
+    keys = {name: porteur_key(name) for name in names}
+    taken: dict[str, list[str]] = {}
+    for name, key in keys.items():
+        taken.setdefault(key, []).append(name)
+    for key, clash in taken.items():
+        if len(clash) > 1:
+            for name in clash:
+                keys[name] = f"{key[:KEY_LENGTH - 9].rstrip('_')}_{_fingerprint(name)}"
+    return keys
 
 
 def _porteur_of(record: ReturnRecord, referentiel: Referentiel) -> str:
-    if record.porteur:
-        return record.porteur
+    """The porteur a return is answered as: the référentiel's `Porteur du projet` of its project, never the
+    name typed in the return. A return of a project the référentiel does not know answers to the secretariat
+    (`Porteur inconnu`), whatever porteur it claims."""
     projets = referentiel.projets
-    match = projets[projets["project_id"] == record.project_id]
-    return str(match["porteur"].iloc[0]) if not match.empty else UNKNOWN_PORTEUR
+    match = projets[projets["project_id"] == record.project_id] if record.project_id else projets.iloc[0:0]
+    if match.empty or not str(match["porteur"].iloc[0]).strip():
+        return UNKNOWN_PORTEUR
+    return str(match["porteur"].iloc[0]).strip()
 
 
 def feedback_workbooks(figures: Figures) -> tuple[Feedback, ...]:
@@ -80,15 +112,14 @@ def feedback_workbooks(figures: Figures) -> tuple[Feedback, ...]:
 
     Returns of earlier periods were answered then; a file whose period cannot be read is answered now."""
     scope = figures.scope
-    groups: dict[str, list[ReturnRecord]] = {}
-    names: dict[str, str] = {}
+    by_name: dict[str, list[ReturnRecord]] = {}
     for r in figures.assessment.records:
         if r.period not in (None, str(scope.period)):
             continue
-        name = _porteur_of(r, figures.referentiel)
-        key = porteur_key(name)
-        names[key] = name
-        groups.setdefault(key, []).append(r)
+        by_name.setdefault(_porteur_of(r, figures.referentiel), []).append(r)
+    keys = unique_keys(sorted(by_name))
+    groups = {keys[name]: group for name, group in by_name.items()}
+    names = {keys[name]: name for name in by_name}
     rapprochement = figures.chorus.rapprochement if figures.chorus is not None else None
     out = []
     for key, group in sorted(groups.items()):
@@ -100,7 +131,7 @@ def feedback_workbooks(figures: Figures) -> tuple[Feedback, ...]:
                                                      for r in group for f in r.findings):
             continue
         out.append(Feedback(porteur=names[key], path=f"{FEEDBACK_DIR}/{key}_{scope.label}.xlsx",
-                            recipient=newest_return(group).courriel,
+                            recipient=None if names[key] == UNKNOWN_PORTEUR else newest_return(group).courriel,
                             workbook=feedback_workbook(names[key], group, scope, gaps)))
     return tuple(out)
 

@@ -16,7 +16,7 @@ from ftap_pipeline.contract.model import ChorusRestitution, Projet, ReturnInput,
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.assemble import Report, assemble
 from ftap_pipeline.core.assess import assess_returns
-from ftap_pipeline.core.courriels import SECRETARIAT_ABOUT, Courrier, CourrierKind, plan_courriers
+from ftap_pipeline.core.courriels import SECRETARIAT_ABOUT, UNKNOWN_PROJECTS, Courrier, CourrierKind, plan_courriers
 from ftap_pipeline.core.feedback import feedback_workbooks, newest_return
 from ftap_pipeline.core.figures import Figures, ReportScope, compute_figures
 from ftap_pipeline.core.period import Period
@@ -87,7 +87,7 @@ def test_the_secretariat_gets_the_workbook_and_a_summary(demo_report: Report) ->
     assert "  - Concordant : " in body
     # And what the other messages of the run are, so that the secretariat knows who was not reached.
     assert f"  - {specs.MISSING_PROJECT} ({title}) (relance) : {_spec(specs.MISSING_PROJECT).courriel}\n" in body
-    assert "  - Porteur inconnu (retour d'anomalies) : non envoyé, aucune adresse valide" in body
+    assert "  - Porteur inconnu (retour d'anomalies) : non envoyé, remontées d'un projet absent du référentiel" in body
 
 
 def test_the_missing_project_gets_a_reminder_to_its_newest_earlier_address(demo_report: Report) -> None:
@@ -104,11 +104,12 @@ def test_the_missing_project_gets_a_reminder_to_its_newest_earlier_address(demo_
     assert "normalement le 30/06/2025" in mail.body
 
 
-def test_a_porteur_whose_return_gives_no_address_is_not_guessed(demo_report: Report) -> None:
+def test_the_returns_of_unknown_projects_are_answered_to_nobody(demo_report: Report) -> None:
+    """They are the secretariat's: an address typed in a return of a project the référentiel does not know (one
+    of them does give one) is never written to, since nothing says who sent it."""
     unknown = [c for c in demo_report.courriers if c.about == "Porteur inconnu"]
     assert [(c.to, c.attachment, c.problem) for c in unknown] == [
-        (None, "anomalies/Porteur_inconnu_2025-T2.xlsx",
-         "aucune adresse valide dans la remontée la plus récente de la période (champ « Courriel du chef de projet »)")]
+        (None, "anomalies/Porteur_inconnu_2025-T2.xlsx", UNKNOWN_PROJECTS)]
 
 
 def test_a_feedback_mail_says_what_to_do(demo_report: Report) -> None:

@@ -243,3 +243,58 @@ def test_a_replaced_return_says_its_lines_count_for_nothing() -> None:
     wb = feedback_workbook(PORTEUR, [_record("v1.xlsx", enums.REMPLACEE, 1), _record("v2.xlsx", enums.RETENUE, 2)], SCOPE)
     assert _facts(wb)["v1.xlsx"] == "Remplacée — 9 lignes lues, non comptées : une version plus récente fait foi"
     assert _facts(wb)["v2.xlsx"] == "Retenue — 9 lignes retenues sur 9 lues"
+
+
+# --- routing: whose workbook a return lands in ------------------------------------------------------------
+
+
+def _feedback_of(tmp_path: Path, returns: list[tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]],
+                 projets: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Porteur → the files of its feedback workbook, for returns written and assessed as a run would."""
+    from ftap_pipeline.core.feedback import feedback_workbooks
+    from ftap_pipeline.core.figures import compute_figures
+
+    ref = b.referentiel()
+    ref = dataclasses.replace(ref, projets=pd.DataFrame([
+        {"project_id": pid, "intitule": "Projet", "porteur": porteur, "ministere": "Intérieur",
+         "date_selection": dt.date(2024, 1, 10), "cycle": "2024-1"} for pid, porteur in projets]))
+    paths = [b.write(tmp_path, f"r{i}.xlsx", proj, tabs) for i, (proj, tabs) in enumerate(returns)]
+    assessment = b.assess_files(paths, ref)
+    figures = compute_figures(assessment, ref, [], ReportScope.quarterly(Period(2025, 2)))
+    out = {}
+    for f in feedback_workbooks(figures):
+        files = _table(f.workbook, "Remontees").frame()["Fichier"].tolist()
+        out[f.porteur] = sorted(files)
+        assert f.path.startswith("anomalies/")
+    assert len({f.path for f in feedback_workbooks(figures)}) == len(out)
+    return out
+
+
+def test_feedback_follows_the_referentiel_not_the_name_typed(tmp_path: Path) -> None:
+    bad = _bad_tables()
+    returns = [(b.projet(project_id="AP-2024-01", porteur="DDETS du Nord (saisi à la main)"), bad),
+               (b.projet(project_id="AP-2024-09", porteur="Préfecture de l'Hérault"), bad)]
+    got = _feedback_of(tmp_path, returns, [("AP-2024-01", "Préfecture de l'Hérault")])
+    # The return of an unknown project that claims the Hérault is not in the Hérault's workbook.
+    assert got == {"Préfecture de l'Hérault": ["r0.xlsx"], "Porteur inconnu": ["r1.xlsx"]}
+
+
+def test_two_long_porteur_names_never_share_a_workbook(tmp_path: Path) -> None:
+    head = "Direction départementale de l'emploi, du travail et des solidarités de la"
+    one, two = f"{head} Haute-Garonne", f"{head} Haute-Savoie"
+    bad = _bad_tables()
+    returns = [(b.projet(project_id="AP-2024-01", porteur=one), bad), (b.projet(project_id="AP-2024-02", porteur=two), bad)]
+    got = _feedback_of(tmp_path, returns, [("AP-2024-01", one), ("AP-2024-02", two)])
+    assert got == {one: ["r0.xlsx"], two: ["r1.xlsx"]}
+
+
+def test_keys_are_unique_even_when_names_fold_alike() -> None:
+    from ftap_pipeline.core.feedback import KEY_LENGTH, porteur_key, unique_keys
+
+    keys = unique_keys(["DDETS de l'Ain", "DDETS de l Ain", "DDFiP de l'Hérault"])
+    assert len(set(keys.values())) == 3
+    assert keys["DDFiP de l'Hérault"] == "DDFiP_de_l_Herault"
+    assert all(len(k) <= KEY_LENGTH for k in keys.values())
+    long_name = "Direction " * 20
+    assert len(porteur_key(long_name)) <= KEY_LENGTH
+    assert porteur_key(long_name) != porteur_key(long_name + "x")
