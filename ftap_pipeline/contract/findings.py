@@ -63,6 +63,10 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "missing-optional-sheet": "La feuille « {feuille} » est absente du classeur.",
     "missing-column": "{motif}",
     "extra-sheet": "La feuille « {feuille} » n'est pas prévue par le format ; elle est ignorée.",
+    "hidden-twin-sheet": "La feuille masquée « {feuille} » porte le nom de la feuille « {visible} » ; seule la feuille "
+                         "visible est lue.",
+    "ambiguous-sheet": "Plusieurs feuilles portent le nom « {feuille} » ({feuilles}) ; on ne peut pas savoir laquelle "
+                       "lire.",
     "extra-column": "{motif}",
     "total-row": "La ligne {ligne} est une ligne de total ; elle n'est pas comptée.",
     "invalid-project-id": "{motif}",
@@ -159,6 +163,11 @@ RULES: Final[dict[str, Rule]] = {
            "Rétablissez l'en-tête de colonne exactement comme dans le modèle de remontée."),
         _r("extra-sheet", I, NONE, "Feuille non prévue, ignorée",
            "Aucune action nécessaire : la feuille n'est pas lue."),
+        _r("hidden-twin-sheet", A, NONE, "Feuille masquée du même nom, ignorée",
+           "Supprimez la feuille masquée (clic droit sur un onglet > Afficher, puis Supprimer) : seule la feuille "
+           "visible doit porter ce nom."),
+        _r("ambiguous-sheet", B, RET, "Feuilles en double",
+           "Gardez une seule feuille de ce nom, celle qui porte les données à jour, et renvoyez le fichier."),
         _r("extra-column", I, NONE, "Colonne non prévue, ignorée",
            "Aucune action nécessaire : la colonne n'est pas lue."),
         _r("total-row", I, NONE, "Ligne de total reconnue, ignorée",

@@ -112,24 +112,54 @@ def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
 
 
 def match_sheets(workbook: RawWorkbook) -> tuple[dict[str, RawSheet], list[RawSheet]]:
-    """Pair the workbook's sheets with the layout's (tolerant names); return the rest as extras."""
-    wanted = {normalise_label(s.name): s.key for s in layout.SHEETS}
+    """Pair the workbook's sheets with the layout's (tolerant names); return the rest as extras.
+
+    Of two sheets whose names fold alike, the visible one stands (`sheet_twins` says what was set aside)."""
     known_extra = {normalise_label(n) for n in layout.KNOWN_EXTRA_SHEETS}
-    found: dict[str, RawSheet] = {}
-    extras: list[RawSheet] = []
-    for sheet in workbook.sheets:
-        key = wanted.get(normalise_label(sheet.name))
-        if key is not None and key not in found:
-            found[key] = sheet
-        elif normalise_label(sheet.name) not in known_extra:
-            extras.append(sheet)
+    found = {key: sheets[0] for key, sheets in _candidates(workbook).items()}
+    chosen = {id(s) for s in found.values()}
+    extras = [s for s in workbook.sheets if id(s) not in chosen and _layout_key(s) is None
+              and normalise_label(s.name) not in known_extra]
     return found, extras
+
+
+def _layout_key(sheet: RawSheet) -> str | None:
+    return _WANTED.get(normalise_label(sheet.name))
+
+
+_WANTED: Final = {normalise_label(s.name): s.key for s in layout.SHEETS}
+
+
+def _candidates(workbook: RawWorkbook) -> dict[str, list[RawSheet]]:
+    """The sheets that could be each layout sheet, visible ones first, in workbook order."""
+    out: dict[str, list[RawSheet]] = {}
+    for sheet in sorted(workbook.sheets, key=lambda s: not s.visible):
+        key = _layout_key(sheet)
+        if key is not None:
+            out.setdefault(key, []).append(sheet)
+    return out
+
+
+def _report_twins(workbook: RawWorkbook, out: _Draft) -> None:
+    """A hidden sheet named like a visible one is set aside, and said; two candidates of the same visibility
+    cannot be told apart, and the return is refused rather than read from a guess."""
+    for sheets in _candidates(workbook).values():
+        if len(sheets) < 2:
+            continue
+        first, rest = sheets[0], sheets[1:]
+        same = [s for s in rest if s.visible == first.visible]
+        if same:
+            names = ", ".join(f"« {s.name} »" for s in (first, *same))
+            out.add("ambiguous-sheet", {"feuille": first.name, "feuilles": names}, sheet=first.name)
+        for twin in (s for s in rest if s.visible != first.visible):
+            out.add("hidden-twin-sheet", {"feuille": twin.name, "visible": first.name}, sheet=twin.name)
 
 
 def parse_return(workbook: RawWorkbook, file: str, sha256: str) -> ParsedReturn:
     """Read the five sheets of a return; structural problems and unreadable cells become findings."""
     out = _Draft(file=file, sha256=sha256)
     found, extras = match_sheets(workbook)
+    _report_twins(workbook, out)
     for extra in extras:
         if any(not parsing.is_empty(c) for r in extra.rows for c in r):
             out.add("extra-sheet", {"feuille": extra.name}, sheet=extra.name)

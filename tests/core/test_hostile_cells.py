@@ -67,3 +67,42 @@ def test_a_line_that_only_starts_with_total_is_a_line(tmp_path: Path, label: str
     assert record.lines_read == record.lines_kept == 9
     assert not [f for f in a.findings if f.slug == "total-row"]
     assert list(a.frames.indicateurs["indicateur"]) == [label]
+
+
+def _with_twin(path: Path, *, hidden: bool, first: bool) -> Path:
+    """A copy of `Consommation` named `CÔNSOMMATION` (Excel refuses names that differ by case only), its amounts
+    doubled, hidden or not, placed first or last."""
+    def change(wb: Any) -> None:
+        twin = wb.copy_worksheet(wb["Consommation"])
+        twin.title = "CÔNSOMMATION"
+        for row in twin.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, float):
+                    cell.value *= 2
+        if hidden:
+            twin.sheet_state = "hidden"
+        if first:
+            wb.move_sheet(twin, offset=-len(wb.sheetnames) + 1)
+    b.edit_workbook(path, change)
+    return path
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["twin-first", "twin-last"])
+def test_a_hidden_twin_sheet_is_set_aside_and_said(tmp_path: Path, first: bool) -> None:
+    (tmp_path / "clean").mkdir()
+    clean = b.assess_one(tmp_path / "clean")
+    path = _with_twin(b.write(tmp_path, "remontee.xlsx"), hidden=True, first=first)
+    a = b.assess_files([path])
+    (record,) = a.records
+    assert [(f.slug, f.sheet) for f in a.findings if f.slug == "hidden-twin-sheet"] == [("hidden-twin-sheet", "CÔNSOMMATION")]
+    assert record.status == clean.records[0].status
+    assert a.frames.consommation["ae"].sum() == clean.frames.consommation["ae"].sum()  # the visible sheet's figures
+
+
+def test_two_visible_twin_sheets_make_the_return_ambiguous(tmp_path: Path) -> None:
+    path = _with_twin(b.write(tmp_path, "remontee.xlsx"), hidden=False, first=False)
+    a = b.assess_files([path])
+    (record,) = a.records
+    assert record.status == enums.REJETEE
+    (ambiguous,) = [f for f in a.findings if f.slug == "ambiguous-sheet"]
+    assert "« Consommation », « CÔNSOMMATION »" in ambiguous.message
