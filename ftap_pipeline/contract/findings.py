@@ -119,6 +119,8 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "referentiel-missing-column": "{motif}",
     "referentiel-invalid-value": "{motif}",
     "referentiel-duplicate-project": "L'identifiant {projet} figure plusieurs fois.",
+    "referentiel-duplicate-row": "La ligne {ligne} répète la ligne {premiere} ({cle}) : saisie deux fois, elle compterait "
+                                 "deux fois.",
     "referentiel-missing-code": "Le code « {code} » est absent de la nomenclature.",
     "referentiel-unknown-parameter": "Le paramètre « {parametre} » n'est pas connu ({connus}).",
     "chorus-unreadable-file": "{motif}",
@@ -259,6 +261,8 @@ RULES: Final[dict[str, Rule]] = {
            "Rétablissez l'en-tête de colonne exactement comme le décrit la documentation du référentiel."),
         _r("referentiel-invalid-value", B, RET, "Valeur du référentiel absente ou invalide",
            "Corrigez la cellule : le référentiel fixe les enveloppes, les projets et les seuils de tout le rapport."),
+        _r("referentiel-duplicate-row", B, RET, "Ligne en double dans le référentiel",
+           "Supprimez la ligne en double : gardez-en une seule, avec les bons montants."),
         _r("referentiel-duplicate-project", B, RET, "Projet en double dans le référentiel",
            "Ne gardez qu'une ligne par identifiant de projet dans la feuille Projets."),
         _r("referentiel-missing-code", B, RET, "Code de nomenclature absent du référentiel",

@@ -6,7 +6,7 @@ with the list of every cell to fix, as findings like any other, rather than prod
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,16 @@ _SHEETS: dict[str, tuple[bool, tuple[_Col, ...]]] = {
 
 _DATE_COLUMNS = {"date_effet", "date_decision", "date_selection", "date"}
 
+#: What makes a row of a sheet one fact: the same key twice (an envelope typed twice, say) would count twice.
+_KEYS: dict[str, tuple[str, ...]] = {
+    "Enveloppes": ("date_effet", "categorie", "titre", "annee", "financeur"),
+    "Tranches": ("annee", "date_decision"),
+    "Économies de référence": ("project_id", "annee", "nature"),
+    "Nomenclature": ("code",),
+    "Comptes budgétaires": ("compte",),
+    "Paramètres": ("parametre",),
+}
+
 
 class _Problems:
     """The référentiel's findings, as they are found: each with its sheet and cell."""
@@ -146,7 +156,7 @@ def read_referentiel(path: Path) -> Referentiel:
                              sheet=name)
             frames[name] = pd.DataFrame(columns=[c.key for c in cols])
             continue
-        frames[name] = _read_table(sheet, cols, problems, raw.date1904)
+        frames[name] = _read_table(sheet, cols, problems, raw.date1904, _KEYS.get(name, ()))
     problems.raise_if_any()
     nomenclature, comptes, parameters = _read_settings(frames, problems)
     projets = frames["Projets"]
@@ -174,7 +184,8 @@ def _table_layout(sheet: str, cols: tuple[_Col, ...]) -> TableLayout:
                        pick=Pick.FIRST)
 
 
-def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, date1904: bool) -> pd.DataFrame:
+def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, date1904: bool,
+                key: tuple[str, ...] = ()) -> pd.DataFrame:
     rows = sheet.rows
     header = find_header(rows, [_table_layout(sheet.name, cols)])
     if header is None:
@@ -191,6 +202,7 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, da
             continue
         positions[col.key] = j
     records: list[dict[str, Any]] = []
+    seen: dict[tuple[object, ...], int] = {}
     for i in range(header.row + 1, len(rows)):
         row = rows[i]
         if not any(not parsing.is_empty(c) for c in row):
@@ -219,11 +231,28 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, da
             if value is None and col.required:
                 problems.add("referentiel-invalid-value", {"motif": f"« {col.label} » n'est pas renseigné."}, **where)
             record[col.key] = value
+        _check_duplicate(sheet, i, record, key, positions, cols, seen, problems)
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=[c.key for c in cols])
-    for key in _DATE_COLUMNS & set(frame.columns):
-        frame[key] = pd.to_datetime(frame[key]).dt.date if not frame.empty else frame[key]
+    for column in _DATE_COLUMNS & set(frame.columns):
+        frame[column] = pd.to_datetime(frame[column]).dt.date if not frame.empty else frame[column]
     return frame
+
+
+def _check_duplicate(sheet: RawSheet, i: int, record: Mapping[str, Any], key: tuple[str, ...],
+                     positions: Mapping[str, int], cols: tuple[_Col, ...], seen: dict[tuple[object, ...], int],
+                     problems: _Problems) -> None:
+    """A row whose key repeats an earlier row's is an error of the référentiel, said on the later row."""
+    if not key or any(record.get(k) is None for k in key):
+        return
+    value = tuple(normalise_label(record[k]) if isinstance(record[k], str) else record[k] for k in key)
+    first = seen.setdefault(value, i)
+    if first == i:
+        return
+    labels = {c.key: c.label for c in cols}
+    shown = ", ".join(f"{labels[k]} {parsing.display(record[k])}" for k in key)
+    problems.add("referentiel-duplicate-row", {"ligne": i + 1, "premiere": first + 1, "cle": shown},
+                 sheet=sheet.name, cell=a1(i, positions.get(key[0], 0)))
 
 
 def _read_settings(frames: dict[str, pd.DataFrame], problems: _Problems) -> tuple[Nomenclature, dict[str, int],

@@ -100,3 +100,35 @@ def test_a_missing_column_is_said_on_its_header_row(tmp_path: Path) -> None:
     error = _error(_broken(tmp_path, {"Tranches": {"D1": "Crédits"}}))
     assert [(f.slug, f.cell, f.field) for f in error.findings] == [
         ("referentiel-missing-column", "Tranches!A1", "CP (€)")]
+
+
+def _with_row_repeated(tmp_path: Path, sheet: str, row: int) -> Path:
+    path = tmp_path / "referentiel.xlsx"
+    shutil.copy(DEMO, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet]
+    ws.append([c.value for c in ws[row]])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("sheet", ["Enveloppes", "Tranches", "Paramètres", "Nomenclature"])
+def test_a_row_typed_twice_is_an_error_of_the_referentiel(tmp_path: Path, sheet: str) -> None:
+    """An envelope (or a tranche, a parameter, a code) entered twice would count twice: no report from it."""
+    path = _with_row_repeated(tmp_path, sheet, 2)
+    last = openpyxl.load_workbook(path)[sheet].max_row
+    error = _error(path)
+    assert [(f.slug, f.cell) for f in error.findings] == [("referentiel-duplicate-row", f"{sheet}!A{last}")]
+    assert f"La ligne {last} répète la ligne 2 (" in error.findings[0].message
+
+
+def test_rows_that_differ_by_their_key_are_not_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "referentiel.xlsx"
+    shutil.copy(DEMO, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Enveloppes"]
+    values = [c.value for c in ws[2]]
+    values[3] = 2029  # another year: another envelope
+    ws.append(values)
+    wb.save(path)
+    assert len(read_referentiel(path).enveloppes) == len(read_referentiel(DEMO).enveloppes) + 1
