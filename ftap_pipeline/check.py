@@ -13,6 +13,7 @@ from ftap_pipeline.contract.model import ReturnInput, ReturnRecord
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.assess import assess_returns
 from ftap_pipeline.core.report import finding_sort_key
+from ftap_pipeline.core.safe_text import printable
 from ftap_pipeline.core.snapshot import snapshot_of
 
 #: Where the référentiel a file was checked against came from.
@@ -92,7 +93,7 @@ def render_table(result: CheckResult) -> str:
         lines.append("Contrôlé avec le référentiel du modèle personnalisé : " + ", ".join(templated) + ".")
     for r in result.records:
         lines.append("")
-        lines.append(f"{r.file} — {r.status} — lignes lues {r.lines_read}, retenues {r.lines_kept}, "
+        lines.append(f"{printable(r.file)} — {r.status} — lignes lues {r.lines_read}, retenues {r.lines_kept}, "
                      f"rejetées {r.lines_rejected}")
         lines.append(render_findings(r.findings) if r.findings else "  Aucune anomalie.")
     return "\n".join(lines).lstrip("\n")
@@ -104,9 +105,9 @@ def render_findings(findings: Sequence[Finding]) -> str:
     width = max((len(f.cell or f.sheet or "—") for f in ordered), default=1)
     lines = []
     for f in ordered:
-        where = f.cell or f.sheet or "—"
-        value = f" [valeur lue : {f.value}]" if f.value else ""
-        lines.append(f"  {f.severity!s:<13} {where:<{width}}  {f.slug:<26} {f.message}{value}")
+        where = printable(f.cell or f.sheet or "—")
+        value = f" [valeur lue : {printable(f.value)}]" if f.value else ""
+        lines.append(f"  {f.severity!s:<13} {where:<{width}}  {f.slug:<26} {printable(f.message)}{value}")
         lines.append(f"  {'':<13} {'':<{width}}  → {f.action}")
     return "\n".join(lines)
 

@@ -148,7 +148,10 @@ def _add_sending(command: argparse.ArgumentParser) -> None:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """A message on the terminal; text from the inputs in it (a file name, a value) cannot carry an escape."""
+    from ftap_pipeline.core.safe_text import printable
+
+    print("\n".join(printable(line) for line in message.split("\n")), file=sys.stderr, flush=True)
 
 
 #: What `ftap run` and `ftap comite` need beyond `pip install ftap-pipeline` (the extra of pyproject.toml).
@@ -160,6 +163,15 @@ def orchestration_missing() -> bool:
     return importlib.util.find_spec("prefect") is None
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Progress lines name files and values from the inputs: no escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from ftap_pipeline.core.safe_text import printable
+
+        return "\n".join(printable(line) for line in super().format(record).split("\n"))
+
+
 def _progress_to_terminal() -> None:
     """The pipeline's French progress lines on the terminal; Prefect's own console output (English, with its
     tracebacks) is left to the run's logs on the server, and the command says what went wrong in French."""
@@ -167,7 +179,7 @@ def _progress_to_terminal() -> None:
 
     mute_console()
     progress = logging.StreamHandler(sys.stderr)
-    progress.setFormatter(logging.Formatter("%(message)s"))
+    progress.setFormatter(_PrintableFormatter("%(message)s"))
     logger = logging.getLogger("ftap")
     logger.addHandler(progress)
     logger.setLevel(logging.INFO)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ftap_pipeline.core.report_spec import ColKind, TableSpec
+from ftap_pipeline.core.safe_text import printable
 from ftap_pipeline.io.atomic import write_text
 
 #: A text cell starting with one of these would be run as a formula by a spreadsheet opening the CSV.
@@ -25,8 +26,8 @@ def _cell(value: Any, kind: ColKind) -> str:
         return (value.date() if isinstance(value, (dt.datetime, pd.Timestamp)) else value).isoformat()
     if kind is not ColKind.TEXT and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{float(value):.2f}" if kind is ColKind.AMOUNT else repr(value) if isinstance(value, float) else str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    text = printable(str(value))
+    return "'" + text if text.lstrip(" ").startswith(_FORMULA_START) else text
 
 
 def write_csv(table: TableSpec, target: Path) -> None:

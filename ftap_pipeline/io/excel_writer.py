@@ -27,6 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ftap_pipeline.contract.layout import AMOUNT_FORMAT, DATE_FORMAT
 from ftap_pipeline.core.report_spec import ChartKind, ChartSpec, ColKind, SheetSpec, TableSpec, Tone, WorkbookSpec
+from ftap_pipeline.core.safe_text import cell_text
 from ftap_pipeline.io.atomic import atomic_path
 
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
@@ -422,7 +423,7 @@ def _write_value(ws: Worksheet, r: int, c: int, value: Any, kind: ColKind, fmt: 
     elif kind is not ColKind.TEXT and isinstance(value, (int, float)) and not isinstance(value, bool):
         ws.write_number(r, c, float(value), fmt)
     else:
-        ws.write_string(r, c, str(value), fmt)
+        ws.write_string(r, c, cell_text(str(value)), fmt)
 
 
 # --- charts ---------------------------------------------------------------------------------------------------
