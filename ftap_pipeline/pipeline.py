@@ -94,9 +94,14 @@ def ingest(config: RunConfig) -> Ingested:
     scope = config.scope
     if scope.committee and scope.cutoff not in committee_dates(referentiel):
         log.warning("Attention : %s", message("committee-date-unknown", date=f"{scope.cutoff:%d/%m/%Y}"))
-    paths = intake.discover(config.inputs / inbox.RETURNS_DIR)
+    returns_dir = config.inputs / inbox.RETURNS_DIR
+    paths, refused = intake.scan(returns_dir)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(paths))
-    items = intake.read_returns(paths, config.workers)
+    items = intake.read_returns(paths, config.workers) + intake.refused_returns(returns_dir)
+    items.sort(key=lambda item: item.file)
+    if refused:
+        log.warning("Attention : %d entrée(s) du dossier des remontées ne sont pas lues (liens, dossiers, fichiers "
+                    "cachés…) ; elles figurent comme rejetées.", len(refused))
     chorus = read_chorus_files(intake.discover(config.inputs / inbox.CHORUS_DIR), workers=config.workers)
     log.info("Contrôle des remontées…")
     t1 = time.perf_counter()

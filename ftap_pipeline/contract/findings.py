@@ -57,6 +57,7 @@ class Rule:
 TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "file-unreadable": "{motif}",
     "file-encrypted": "Le classeur est protégé par un mot de passe d'ouverture.",
+    "inbox-entry-refused": "« {fichier} » n'est pas lu : {motif}.",
     "file-unsupported": "Les fichiers « {extension} » ne sont pas acceptés (formats acceptés : .xlsx, .xlsm, .ods, .xls).",
     "file-too-large": "{motif}",
     "missing-sheet": "La feuille « {feuille} » est absente du classeur.",
@@ -152,6 +153,9 @@ RULES: Final[dict[str, Rule]] = {
            "Rouvrez le fichier dans Excel ou LibreOffice, enregistrez-le au format .xlsx et renvoyez-le."),
         _r("file-encrypted", B, RET, "Fichier protégé par un mot de passe",
            "Retirez le mot de passe d'ouverture (Fichier > Informations > Protéger le classeur) et renvoyez le fichier."),
+        _r("inbox-entry-refused", B, RET, "Entrée du dossier des remontées non lue",
+           "Déposez la remontée elle-même, comme fichier ordinaire au nom visible (ni lien, ni dossier, ni fichier "
+           "caché), et renommez-la si son nom n'est pas lisible."),
         _r("file-unsupported", B, RET, "Type de fichier non accepté",
            "Utilisez le modèle de remontée et enregistrez-le au format .xlsx, .xlsm, .ods ou .xls."),
         _r("file-too-large", B, RET, "Fichier trop volumineux",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,11 +21,57 @@ def is_lock_file(path: Path) -> bool:
     return path.name.startswith(_LOCK_PREFIXES) or path.name.startswith(".")
 
 
-def discover(folder: Path) -> list[Path]:
-    """Every file of the folder (not recursive), lock files and hidden files excluded, sorted by name."""
+log = logging.getLogger("ftap")
+
+
+def scan(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The folder's regular files to read, sorted by name, and every other entry with why it is not read.
+
+    Nothing is followed: a symbolic link could lead anywhere on the machine (a password file), so it is refused,
+    as are folders, pipes and devices, hidden and lock files, and names that are not valid UTF-8."""
     if not folder.is_dir():
-        return []
-    return sorted((p for p in folder.iterdir() if p.is_file() and not is_lock_file(p)), key=lambda p: p.name)
+        return [], []
+    regular: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        name = entry.name
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as exc:
+            refused.append((_shown(name), f"son type ne peut pas être lu ({exc.strerror or exc})"))
+            continue
+        if stat.S_ISLNK(mode):
+            refused.append((_shown(name), "c'est un lien symbolique, qui n'est jamais suivi"))
+        elif stat.S_ISDIR(mode):
+            refused.append((_shown(name), "c'est un dossier ; les sous-dossiers ne sont pas lus"))
+        elif not stat.S_ISREG(mode):
+            refused.append((_shown(name), "ce n'est pas un fichier ordinaire (tube, périphérique ou socket)"))
+        elif _shown(name) != name:
+            refused.append((_shown(name), "son nom n'est pas écrit en UTF-8"))
+        elif is_lock_file(Path(name)):
+            refused.append((name, "c'est un fichier caché ou un fichier de verrouillage laissé par un tableur"))
+        else:
+            regular.append(Path(entry.path))
+    return regular, refused
+
+
+def _shown(name: str) -> str:
+    """A name as it can be written anywhere: bytes that are not UTF-8 (kept by the OS as surrogates) as `�`."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def discover(folder: Path) -> list[Path]:
+    """The regular files of the folder (not recursive) a run reads, sorted by name; other entries are logged."""
+    regular, refused = scan(folder)
+    for name, why in refused:
+        log.warning("Attention : %s/%s n'est pas lu : %s.", folder.name, name, why)
+    return regular
+
+
+def refused_returns(folder: Path) -> list[ReturnInput]:
+    """The entries of the returns' inbox that are not read, each a rejected return with its reason."""
+    return [ReturnInput(name, "", error=InputError("inbox-entry-refused", {"fichier": name, "motif": why}))
+            for name, why in scan(folder)[1]]
 
 
 def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:

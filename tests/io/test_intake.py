@@ -1,0 +1,63 @@
+"""The returns' inbox is untrusted: only regular files are read; every other entry is listed as refused, never
+followed or dropped in silence."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ftap_pipeline.io.intake import refused_returns, scan
+from tests import builders as b
+
+ROOT = Path(__file__).resolve().parents[2]
+INPUTS = ROOT / "inputs"
+
+
+def _hostile_inbox(folder: Path) -> dict[str, str]:
+    """Entries that are not returns, by name, with a word of the reason each must give."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lien.xlsx").symlink_to("/etc/passwd")
+    (folder / "lien-casse.xlsx").symlink_to(folder / "absent.xlsx")
+    (folder / "dossier.xlsx").mkdir()
+    os.mkfifo(folder / "tube.xlsx")
+    (folder / ".cachee.xlsx").write_bytes(b"PK")
+    (folder / "~$verrou.xlsx").write_bytes(b"x")
+    os.close(os.open(os.fsencode(folder) + b"/nom-\xe9.xlsx", os.O_CREAT | os.O_WRONLY, 0o644))
+    return {"lien.xlsx": "lien symbolique", "lien-casse.xlsx": "lien symbolique", "dossier.xlsx": "dossier",
+            "tube.xlsx": "pas un fichier ordinaire", ".cachee.xlsx": "caché", "~$verrou.xlsx": "verrouillage",
+            "nom-\ufffd.xlsx": "UTF-8"}
+
+
+def test_only_regular_files_are_read_and_the_rest_is_refused_with_a_reason(tmp_path: Path) -> None:
+    expected = _hostile_inbox(tmp_path / "remontees")
+    good = b.write(tmp_path / "remontees", "AP-2024-01_2025-T2.xlsx")
+    regular, refused = scan(tmp_path / "remontees")
+    assert regular == [good]
+    assert {name for name, _ in refused} == set(expected)
+    for name, why in refused:
+        assert expected[name] in why, (name, why)
+    items = refused_returns(tmp_path / "remontees")
+    assert all(i.error is not None and i.error.slug == "inbox-entry-refused" and i.sha256 == "" for i in items)
+
+
+@pytest.mark.slow
+def test_a_run_lists_every_refused_entry_and_reads_nothing_through_a_link(tmp_path: Path, demo_run: Path) -> None:
+    from ftap_pipeline.core.period import Period
+    from ftap_pipeline.pipeline import RunConfig, run_report
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(INPUTS, inputs)
+    expected = _hostile_inbox(inputs / "remontees")
+    path = run_report(RunConfig.quarterly(inputs, tmp_path / "out", Period.parse("2025-T2")))
+    manifest = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
+    entries = {e["fichier"].removeprefix("remontees/"): e for e in manifest["entrees"]}
+    for name in expected:
+        assert entries[name]["statut"] == "Rejetée", name
+        assert entries[name]["sha256"] == ""  # not read, so not fingerprinted: /etc/passwd stays unread
+    # The good returns beside them keep their fate, as in the demo run without these entries.
+    demo = json.loads((demo_run / "manifest.json").read_text(encoding="utf-8"))
+    assert [e for e in manifest["entrees"] if e["fichier"].removeprefix("remontees/") not in expected] == demo["entrees"]
