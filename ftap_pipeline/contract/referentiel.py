@@ -30,6 +30,18 @@ DEFAULT_PARAMETERS: Final[dict[str, float]] = {
     P_TOLERANCE: 1.0,
 }
 
+#: What each parameter may be (low, high), so that a slip (a share typed as 50 for 50 %, a
+#: duration of 200 000 months) is refused with the référentiel rather than giving absurd criteria.
+PARAMETER_BOUNDS: Final[dict[str, tuple[float, float]]] = {
+    P_PLAFOND: (1.0, 1e12),
+    P_COFINANCEMENT: (0.0, 1.0),
+    P_DUREE: (1.0, 120.0),
+    P_ROI: (0.0, 100.0),
+    P_PROJETS_AN: (1.0, 1000.0),
+    P_COMITES_AN: (1.0, 52.0),
+    P_TOLERANCE: (0.0, 1e6),
+}
+
 _CODE_PREFIX = re.compile(r"^(BG00|PCE)/", re.IGNORECASE)
 
 

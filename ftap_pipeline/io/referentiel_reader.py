@@ -18,7 +18,14 @@ from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.labels import choice_index, normalise_label
 from ftap_pipeline.contract.raw import RawSheet, a1
-from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, Nomenclature, Referentiel, normalise_code
+from ftap_pipeline.contract.referentiel import (
+    DEFAULT_PARAMETERS,
+    P_COFINANCEMENT,
+    PARAMETER_BOUNDS,
+    Nomenclature,
+    Referentiel,
+    normalise_code,
+)
 from ftap_pipeline.contract.tables import Pick, TableLayout, find_header
 from ftap_pipeline.core import parsing
 from ftap_pipeline.io.hashing import sha256_of
@@ -282,5 +289,13 @@ def _read_settings(frames: dict[str, pd.DataFrame], problems: _Problems) -> tupl
                          {"parametre": r["parametre"], "connus": ", ".join(DEFAULT_PARAMETERS)},
                          sheet="Paramètres", value=str(r["parametre"]))
         else:
-            parameters[name] = float(r["valeur"])
+            value = float(r["valeur"])
+            low, high = PARAMETER_BOUNDS[name]
+            if not low <= value <= high:
+                share = " (une part s'écrit en fraction : 0,5 pour 50 %)" if name == P_COFINANCEMENT else ""
+                problems.add("referentiel-invalid-value",
+                             {"motif": f"« {name} » vaut {parsing.display(value)} : un nombre entre "
+                                       f"{parsing.display(low)} et {parsing.display(high)} est attendu{share}."},
+                             sheet="Paramètres", field=name, value=parsing.display(value))
+            parameters[name] = value
     return nomenclature, comptes, parameters

@@ -132,3 +132,24 @@ def test_rows_that_differ_by_their_key_are_not_duplicates(tmp_path: Path) -> Non
     ws.append(values)
     wb.save(path)
     assert len(read_referentiel(path).enveloppes) == len(read_referentiel(DEMO).enveloppes) + 1
+
+
+@pytest.mark.parametrize(("parameter", "value", "says"), [
+    ("Part de cofinancement visée", 50, "une part s'écrit en fraction"),
+    ("Durée max. d'accompagnement (mois)", 200_000, "un nombre entre 1 et 120"),
+    ("Comités par an minimum", 0, "un nombre entre 1 et 52"),
+    ("Tolérance de rapprochement (€)", -1, "un nombre entre 0 et 1000000"),
+])
+def test_an_absurd_parameter_is_refused_with_the_referentiel(tmp_path: Path, parameter: str, value: float,
+                                                             says: str) -> None:
+    path = tmp_path / "referentiel.xlsx"
+    shutil.copy(DEMO, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Paramètres"]
+    (row,) = [r for r in ws.iter_rows(min_row=2) if r[0].value == parameter]
+    row[1].value = value
+    wb.save(path)
+    (problem,) = _error(path).findings
+    assert problem.slug == "referentiel-invalid-value"
+    assert problem.field == parameter
+    assert says in problem.message
