@@ -12,6 +12,7 @@ be drawn, once every sheet is written, from a table of any sheet.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -367,8 +368,27 @@ def _set_heights(ws: Worksheet, lines: dict[int, int]) -> None:
             ws.set_row(row, min(409, n * LINE_HEIGHT))
 
 
+#: Rows of an Excel sheet (0-based: the last row is `EXCEL_ROWS - 1`).
+EXCEL_ROWS = 1_048_576
+
+
+def _fitted(table: TableSpec, top: int) -> tuple[TableSpec, int]:
+    """The table cut to what a sheet holds below `top` (one row kept for the note that says so), and how many
+    rows were left out: a run with more findings than Excel has rows must still write its workbook, and say where
+    the rest is (the CSV export of the same table is whole)."""
+    room = EXCEL_ROWS - top - 3  # the header, the note, and a 0-based last row
+    if len(table.rows) <= room:
+        return table, 0
+    return dataclasses.replace(table, rows=table.rows.iloc[:room]), len(table.rows) - room
+
+
 def _write_table(ws: Worksheet, sheet: str, top: int, table: TableSpec, layout: _Layout, f: _Formats) -> _Placed:
+    table, left_out = _fitted(table, top)
     last_row = top + max(len(table.rows), 1)
+    if left_out:
+        csv = f" (fichier donnees/{table.csv})" if table.csv else ""
+        ws.write_string(last_row + 1, 0, f"Tableau tronqué : {left_out} ligne(s) de plus ne tiennent pas dans une feuille "
+                                         f"Excel ; la liste complète est dans l'export CSV de ce tableau{csv}.", f.label)
     columns = [{"header": c.name, "format": f.of(c.kind, j in layout.wrapped), "header_format": f.header}
                for j, c in enumerate(table.columns)]
     _checked(ws.add_table(top, 0, last_row, len(table.columns) - 1,

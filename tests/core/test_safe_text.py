@@ -68,3 +68,4 @@ def test_workbook_cells_carry_no_control_character(tmp_path: Path) -> None:
     assert cell_text(HOSTILE) in values
     assert "deux\nlignes" in values
     assert all(_unsafe(v, keep="\n\t") == [] for v in values)
+

@@ -343,3 +343,23 @@ def test_golden_comparison_reports_charts_print_set_up_and_highlights(tmp_path: 
         "'FF9C0006') not in golden",
     ]
     assert differences(tmp_path / "golden.xlsx", tmp_path / "golden.xlsx") == []
+
+
+def test_a_table_longer_than_a_sheet_is_cut_and_says_where_the_rest_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Findings past Excel's last row: the workbook is still written, with a note; the CSV keeps every line.
+    (The sheet's size is lowered for the test: a million rows would take minutes to write.)"""
+    from ftap_pipeline.io import excel_writer
+    from ftap_pipeline.io.csv_writer import write_csv
+
+    monkeypatch.setattr(excel_writer, "EXCEL_ROWS", 60)
+    table = TableSpec("Anomalies", (Column("N", K.INT, 6),), pd.DataFrame({"N": range(100)}), csv="anomalies.csv")
+    excel_writer.write_workbook(WorkbookSpec("Essai", (SheetSpec("Anomalies", tables=(table,)),)), tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["Anomalies"]
+    numbers = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, int)]
+    notes = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "tronqué" in c.value]
+    assert numbers == list(range(len(numbers)))
+    assert 40 < len(numbers) < 60
+    assert notes == [f"Tableau tronqué : {100 - len(numbers)} ligne(s) de plus ne tiennent pas dans une feuille Excel ; "
+                     "la liste complète est dans l'export CSV de ce tableau (fichier donnees/anomalies.csv)."]
+    write_csv(table, tmp_path / "anomalies.csv")
+    assert len((tmp_path / "anomalies.csv").read_text(encoding="utf-8").splitlines()) == 101
