@@ -77,23 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      "courriels remis), même si des remontées sont rejetées ; 1 aucun rapport ; 2 usage "
                                      "ou réglages incorrects ; 3 erreur inattendue ; 4 rapport produit mais des "
                                      "courriels non remis.")
-    run.add_argument("--inputs", type=Path, default=None, metavar="DOSSIER",
-                     help="dossier des entrées (défaut : FTAP_INPUTS, sinon inputs/)")
-    run.add_argument("--outputs", type=Path, default=None, metavar="DOSSIER",
-                     help="dossier des sorties (défaut : FTAP_OUTPUTS, sinon outputs/)")
     run.add_argument("--period", type=_period, default=None, metavar="AAAA-Tn",
                      help="trimestre à traiter (défaut : le dernier trimestre achevé)")
-    _add_sending(run)
+    _add_report_options(run)
 
     comite = sub.add_parser("comite", help="produire le rapport arrêté à la date d'un comité de pilotage",
                             description="Mêmes données que le rapport trimestriel, arrêtées à la date du comité ; "
                                         "écrit dans outputs/comite-AAAA-MM-JJ/.")
     comite.add_argument("--date", type=_date, required=True, metavar="AAAA-MM-JJ", help="date du comité")
-    comite.add_argument("--inputs", type=Path, default=None, metavar="DOSSIER",
-                        help="dossier des entrées (défaut : FTAP_INPUTS, sinon inputs/)")
-    comite.add_argument("--outputs", type=Path, default=None, metavar="DOSSIER",
-                        help="dossier des sorties (défaut : FTAP_OUTPUTS, sinon outputs/)")
-    _add_sending(comite)
+    _add_report_options(comite)
 
     envois = sub.add_parser("envois", help="lister les courriels envoyés (registre des envois)",
                             description="Liste le registre des envois (outputs/envois.sqlite) : pour chaque courriel, "
@@ -137,7 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_sending(command: argparse.ArgumentParser) -> None:
+def _add_report_options(command: argparse.ArgumentParser) -> None:
+    """What `ftap run` and `ftap comite` share: the folders, and whether to send."""
+    command.add_argument("--inputs", type=Path, default=None, metavar="DOSSIER",
+                         help="dossier des entrées (défaut : FTAP_INPUTS, sinon inputs/)")
+    command.add_argument("--outputs", type=Path, default=None, metavar="DOSSIER",
+                         help="dossier des sorties (défaut : FTAP_OUTPUTS, sinon outputs/)")
     sending = command.add_mutually_exclusive_group()
     sending.add_argument("--send", dest="send", action="store_true", default=None,
                          help="envoyer les courriels (défaut : seulement si FTAP_SMTP_HOST est défini)")
