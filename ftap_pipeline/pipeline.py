@@ -97,7 +97,7 @@ def ingest(config: RunConfig) -> Ingested:
     returns_dir = config.inputs / inbox.RETURNS_DIR
     paths, refused = intake.scan(returns_dir)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(paths))
-    items = intake.read_returns(paths, config.workers) + intake.refused_returns(returns_dir)
+    items = intake.read_returns(paths, config.workers) + intake.refused_returns(refused)
     items.sort(key=lambda item: item.file)
     if refused:
         log.warning("Attention : %d entrée(s) du dossier des remontées ne sont pas lues (liens, dossiers, fichiers "

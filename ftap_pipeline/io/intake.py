@@ -68,10 +68,10 @@ def discover(folder: Path) -> list[Path]:
     return regular
 
 
-def refused_returns(folder: Path) -> list[ReturnInput]:
-    """The entries of the returns' inbox that are not read, each a rejected return with its reason."""
+def refused_returns(refused: Sequence[tuple[str, str]]) -> list[ReturnInput]:
+    """The entries of the returns' inbox that `scan` did not keep, each a rejected return with its reason."""
     return [ReturnInput(name, "", error=InputError("inbox-entry-refused", {"fichier": name, "motif": why}))
-            for name, why in scan(folder)[1]]
+            for name, why in refused]
 
 
 def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:

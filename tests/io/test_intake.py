@@ -40,7 +40,7 @@ def test_only_regular_files_are_read_and_the_rest_is_refused_with_a_reason(tmp_p
     assert {name for name, _ in refused} == set(expected)
     for name, why in refused:
         assert expected[name] in why, (name, why)
-    items = refused_returns(tmp_path / "remontees")
+    items = refused_returns(refused)
     assert all(i.error is not None and i.error.slug == "inbox-entry-refused" and i.sha256 == "" for i in items)
 
 
