@@ -15,6 +15,7 @@ from typing import Final
 
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.labels import normalise_label
+from ftap_pipeline.core.french_text import number
 
 ERROR_VALUES: Final = frozenset(
     {"#REF!", "#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
@@ -340,4 +341,4 @@ def display(raw: object) -> str:
 
 def format_eur(amount: float) -> str:
     """`1234.5` → `1 234,50 €`, as a French reader writes it (narrow no-break space between thousands)."""
-    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")
+    return f"{number(amount)} €"
