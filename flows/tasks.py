@@ -46,9 +46,9 @@ class Published:
 def publish_task(built: str, ingested: str, config: pipeline.RunConfig, execution: Mapping[str, str],
                  artifact_key: str) -> Published:
     """Write the outputs; post the table of the returns and the link to the workbook."""
-    report = handoff.get(built, pipeline.Built).report
-    path = pipeline.publish(handoff.get(built, pipeline.Built), handoff.get(ingested, pipeline.Ingested), config,
-                            execution).resolve()
+    assembled = handoff.get(built, pipeline.Built)
+    report = assembled.report
+    path = pipeline.publish(assembled, handoff.get(ingested, pipeline.Ingested), config, execution).resolve()
     rows = [{k: v for k, v in e.as_json().items() if k != "sha256"}
             for e in report.manifest.entries if e.record is not None or e.later is not None]
     if rows:
