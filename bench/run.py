@@ -85,8 +85,8 @@ def main() -> None:
     assess = best_of(args.repeat, lambda: assess_returns(items, ref, None))
     assessment = assess_returns(items, ref, None)
 
-    per_return = [p.tables["consommation"] for p in assessment.parsed if "consommation" in p.tables]
-    frames = [typed_frame([t], layout.CONSOMMATION) for t in per_return if not t.empty]
+    per_return = [(p.file, p.tables["consommation"]) for p in assessment.parsed if "consommation" in p.tables]
+    frames = [typed_frame([t], layout.CONSOMMATION) for t in per_return if len(t[1])]
     whole = typed_frame(per_return, layout.CONSOMMATION)
 
     def validate(df: pd.DataFrame) -> None:
@@ -107,7 +107,7 @@ def main() -> None:
                                                           capture_output=True, check=True))
     shutil.rmtree(inbox, ignore_errors=True)
 
-    lines = sum(len(t) for t in per_return)
+    lines = sum(len(t) for _, t in per_return)
     print(f"{len(paths)} remontées, {lines} lignes de Consommation ; meilleur de {args.repeat} essais\n")
     print(f"{'mesure':<44}{'ratio':>8}{'secondes':>12}")
     rows = [
@@ -119,7 +119,7 @@ def main() -> None:
     for label, ratio, seconds in rows:
         print(f"{label:<44}{ratio:>8.2f}{seconds:>12.3f}")
     print(f"\nréférences : boucle calamine {floor:.3f} s, pandera par remontée {one_by_one:.3f} s, "
-          f"imports {imports:.3f} s ; médiane des lignes par remontée {statistics.median(len(t) for t in per_return):.0f}")
+          f"imports {imports:.3f} s ; médiane des lignes par remontée {statistics.median(len(t) for _, t in per_return):.0f}")
     if not args.no_prefect:
         prefect_overhead(demo, (1, args.copies), args.repeat)
 

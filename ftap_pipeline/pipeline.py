@@ -19,8 +19,9 @@ from ftap_pipeline.contract.findings import message
 from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.assemble import Report, assemble
-from ftap_pipeline.core.assess import Assessment, assess_returns
+from ftap_pipeline.core.assess import Assessment, assess_parsed
 from ftap_pipeline.core.figures import ReportScope, committee_dates
+from ftap_pipeline.core.normalise import unreadable_return
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.io import intake
 from ftap_pipeline.io.chorus_reader import read_chorus_files
@@ -97,15 +98,16 @@ def ingest(config: RunConfig) -> Ingested:
     returns_dir = config.inputs / inbox.RETURNS_DIR
     paths, refused = intake.scan(returns_dir)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(paths))
-    items = intake.read_returns(paths, config.workers) + intake.refused_returns(refused)
-    items.sort(key=lambda item: item.file)
+    parsed = intake.parse_returns(paths, config.workers) + [unreadable_return(item)
+                                                             for item in intake.refused_returns(refused)]
+    parsed.sort(key=lambda p: p.file)
     if refused:
         log.warning("Attention : %d entrée(s) du dossier des remontées ne sont pas lues (liens, dossiers, fichiers "
                     "cachés…) ; elles figurent comme rejetées.", len(refused))
     chorus = read_chorus_files(intake.discover(config.inputs / inbox.CHORUS_DIR), workers=config.workers)
     log.info("Contrôle des remontées…")
     t1 = time.perf_counter()
-    assessment = assess_returns(items, referentiel, config.scope.cutoff)
+    assessment = assess_parsed(parsed, referentiel, config.scope.cutoff)
     t2 = time.perf_counter()
     return Ingested(referentiel, assessment, tuple(chorus), (("lecture", t1 - t0), ("validation", t2 - t1)))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ftap_pipeline.contract import enums, layout
+from ftap_pipeline.contract.columns import FILE, ROW
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding, finding_of
 from ftap_pipeline.contract.raw import RawWorkbook, a1
@@ -88,6 +89,27 @@ class ReturnInput:
 
 
 @dataclass(frozen=True)
+class Lines:
+    """The lines of one table sheet of one return, column by column, as the parsers typed them.
+
+    Plain lists rather than a frame: a return has a few dozen lines, a pandas frame costs more to build and
+    to pickle than its values, and the lines of every return are concatenated once per sheet anyway
+    (`core.normalise.typed_frame`)."""
+
+    #: Excel row number of each line.
+    rows: list[int]
+    #: Field key → one value per line (None: empty or unreadable).
+    values: Mapping[str, list[object]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def frame(self, file: str) -> pd.DataFrame:
+        """The lines as a frame of `FILE`, `ROW` and the field keys (for tests and one-off looks)."""
+        return pd.DataFrame({FILE: [file] * len(self.rows), ROW: self.rows, **self.values})
+
+
+@dataclass(frozen=True)
 class ParsedReturn:
     """What one return says, typed, with where each value came from, and what parsing found."""
 
@@ -98,8 +120,8 @@ class ParsedReturn:
     projet_cells: Mapping[str, str] = field(default_factory=dict)
     #: `Projet` values that could not be read: field key → (slug, French message, value as read).
     projet_errors: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
-    #: Typed lines by sheet key; columns are field keys plus `FILE` and `ROW` (Excel row number).
-    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    #: Typed lines by sheet key.
+    tables: Mapping[str, Lines] = field(default_factory=dict)
     #: Column letter of each field, by sheet key.
     columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: The workbook's own name of each sheet found, by sheet key.

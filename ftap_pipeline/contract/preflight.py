@@ -72,6 +72,19 @@ def check_ole(suffix: str, encrypted: bool) -> None:
                                             f"« {suffix} » : renommez-le en .xls, ou enregistrez-le au format .xlsx."})
 
 
+def check_package_kind(suffix: str, names: set[str]) -> None:
+    """A zip package must be the workbook its extension says: an OpenDocument one holds `content.xml`, an
+    OOXML one `[Content_Types].xml`. The reader takes the content as it comes, so this is where a renamed
+    file is told apart."""
+    ods = suffix.lower() == ".ods"
+    if ods and "content.xml" not in names:
+        raise InputError("file-unreadable", {"motif": "Le fichier porte l'extension .ods mais n'est pas un classeur "
+                                                      "OpenDocument : enregistrez-le au format .ods ou renommez-le."})
+    if not ods and "[Content_Types].xml" not in names:
+        raise InputError("file-unreadable", {"motif": f"Le fichier porte l'extension « {suffix} » mais n'est pas un "
+                                                      "classeur Excel : enregistrez-le au format .xlsx."})
+
+
 def check_package(uncompressed: int) -> None:
     """A zip package whose content would be too large once inflated (a zip bomb)."""
     if uncompressed > MAX_UNCOMPRESSED_BYTES:

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -24,7 +24,7 @@ from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Scope
 from ftap_pipeline.contract.labels import choice_index, normalise_label
 from ftap_pipeline.contract.layout import Field, Kind, SheetLayout
-from ftap_pipeline.contract.model import ParsedReturn, Projet, ReturnInput
+from ftap_pipeline.contract.model import Lines, ParsedReturn, Projet, ReturnInput
 from ftap_pipeline.contract.raw import RawSheet, RawWorkbook, a1, column_letter
 from ftap_pipeline.contract.tables import find_header
 from ftap_pipeline.core import parsing
@@ -42,7 +42,7 @@ class _Draft:
     projet: dict[str, Any] = field(default_factory=dict)
     projet_cells: dict[str, str] = field(default_factory=dict)
     projet_errors: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, Lines] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     sheet_names: dict[str, str] = field(default_factory=dict)
     found: list[tuple[str | InputError, dict[str, object], dict[str, Any]]] = field(default_factory=list)
@@ -66,21 +66,23 @@ class _Draft:
         )
 
 
-def content_key(projet: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> str:
-    """A fingerprint of what a return says (not of its bytes): re-saving a file does not change it."""
-    payload = {
-        "projet": {k: str(v) for k, v in sorted(projet.items())},
-        "tables": {k: _rows_of(t) for k, t in sorted(tables.items())},
-    }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def content_key(projet: Mapping[str, Any], tables: Mapping[str, Lines]) -> str:
+    """A fingerprint of what a return says (not of its bytes): re-saving a file does not change it.
+
+    The values are hashed column by column as they were parsed: no frame is built for it."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({k: str(v) for k, v in sorted(projet.items())}, ensure_ascii=False).encode())
+    for key, lines in sorted(tables.items()):
+        digest.update(f"\x1e{key}\x1f{len(lines)}".encode())
+        for column, values in lines.values.items():
+            digest.update(f"\x1d{column}".encode())
+            digest.update(json.dumps(values, ensure_ascii=False, default=_json_value).encode())
+    return digest.hexdigest()
 
 
-def _rows_of(table: pd.DataFrame) -> list[list[Any]]:
-    """The values of a table's lines, meta columns left out (column by column: a frame per return is small, and
-    pandas' own row conversions cost more than the values)."""
-    columns = [table[c].tolist() for c in table.columns if c not in (FILE, ROW)]
-    return [list(row) for row in zip(*columns, strict=True)]
+def _json_value(value: object) -> str:
+    """Dates and times as ISO text, with their type, so that a date and the same text differ."""
+    return f"{type(value).__name__}:{value.isoformat() if hasattr(value, 'isoformat') else value}"
 
 
 def unreadable_return(item: ReturnInput) -> ParsedReturn:
@@ -245,10 +247,9 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
                                   "attendues n'a été reconnue ; aucune de ses lignes ne peut être lue."},
                 sheet=sheet.name, cell=f"{sheet.name}!A1", scope=scope)
         # The lines are still counted (and all rejected): nothing is dropped silently.
-        rows = [{FILE: out.file, ROW: i + 1} for i, r in enumerate(sheet.rows)
-                if any(not parsing.is_empty(c) for c in r) and not _is_total_row(r)]
-        out.tables[spec.key] = pd.DataFrame.from_records(rows, columns=[FILE, ROW, *keys]) if rows \
-            else _empty_table(keys)
+        counted = [i + 1 for i, r in enumerate(sheet.rows) if any(not parsing.is_empty(c) for c in r)
+                   and not _is_total_row(r)]
+        out.tables[spec.key] = Lines(counted, {k: [None] * len(counted) for k in keys})
         return
     h, positions = header.row, header.positions
     extras = [(j, parsing.display(sheet.rows[h][j])) for j, _ in header.extras]
@@ -262,35 +263,36 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
             out.add("missing-column", {"motif": f"La colonne obligatoire « {f.label} » est absente de la feuille "
                                                 f"« {sheet.name} » ; ses lignes ne peuvent pas être retenues."},
                     sheet=sheet.name, cell=f"{sheet.name}!{a1(h, 0)}", field=f.label, scope=scope)
-    parsers = {f.key: _parser(f, date1904) for f in spec.fields}
-    records: list[dict[str, Any]] = []
+    parsers: list[tuple[Field, int | None, Callable[[Any], Any]]] = [
+        (f, positions.get(f.key), _parser(f, date1904)) for f in spec.fields]
+    used_columns = list(positions.values())
+    flags = sheet.flags
+    rows: list[int] = []
+    values: dict[str, list[Any]] = {k: [] for k in keys}
+    columns = [values[k] for k in keys]
     for i in range(h + 1, len(sheet.rows)):
         row = sheet.rows[i]
-        used = [j for j in positions.values() if (j < len(row) and not parsing.is_empty(row[j])) or (i, j) in sheet.flags]
-        if not used:
+        width = len(row)
+        if not any((j < width and not parsing.is_empty(row[j])) or (i, j) in flags for j in used_columns):
             continue
         if _is_total_row(row):
             label_at = next(j for j, c in enumerate(row) if not parsing.is_empty(c))
             out.add("total-row", {"ligne": i + 1},
                     sheet=sheet.name, cell=f"{sheet.name}!{a1(i, label_at)}")
             continue
-        record: dict[str, Any] = {FILE: out.file, ROW: i + 1}
-        for f in spec.fields:
-            col = positions.get(f.key)
-            if col is None:
-                record[f.key] = None
+        rows.append(i + 1)
+        for (f, at, parse), column in zip(parsers, columns, strict=True):
+            if at is None:
+                column.append(None)
                 continue
-            j = col
             try:
-                record[f.key] = _read_cell(sheet, i, j, f, parsers[f.key])
+                column.append(_read_cell(sheet, i, at, f, parse))
             except InputError as exc:
-                record[f.key] = None
+                column.append(None)
                 out.unreadable.add((spec.key, i + 1, f.key))
-                out.add_error(exc, sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", field=f.label,
-                        value=parsing.display(row[j] if j < len(row) else None), row=i + 1)
-        records.append(record)
-    out.tables[spec.key] = pd.DataFrame.from_records(records, columns=[FILE, ROW, *keys]) if records \
-        else _empty_table(keys)
+                out.add_error(exc, sheet=sheet.name, cell=f"{sheet.name}!{a1(i, at)}", field=f.label,
+                              value=parsing.display(row[at] if at < width else None), row=i + 1)
+    out.tables[spec.key] = Lines(rows, values)
 
 
 def _report_headerless_columns(sheet: RawSheet, h: int, named: set[int], out: _Draft) -> None:
@@ -305,10 +307,6 @@ def _report_headerless_columns(sheet: RawSheet, h: int, named: set[int], out: _D
                         sheet=sheet.name, cell=f"{sheet.name}!{a1(i, j)}", value=parsing.display(c))
 
 
-def _empty_table(keys: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({k: pd.Series(dtype=object) for k in [FILE, ROW, *keys]})
-
-
 def _as_int(value: Any) -> int | None:
     """An integer cell as the parsers gave it. A line whose year or titre could not be read holds None, and
     pandas then stores the whole column as floats (2024 → 2024.0): those are still the other lines' integers."""
@@ -321,21 +319,33 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def typed_frame(frames: list[pd.DataFrame], spec: SheetLayout) -> pd.DataFrame:
-    """Concatenate the lines of one sheet across returns, with one dtype per kind, for the schemas."""
-    keys = [f.key for f in spec.fields]
-    frames = [f for f in frames if not f.empty]
-    df = pd.concat(frames, ignore_index=True) if frames else _empty_table(keys)
-    df = df.reindex(columns=[FILE, ROW, *keys])
-    df[ROW] = df[ROW].astype("int64")
+def typed_frame(tables: Sequence[tuple[str, Lines]], spec: SheetLayout) -> pd.DataFrame:
+    """Concatenate the lines of one sheet across returns (file name, lines), with one dtype per kind, for the
+    schemas: one frame per sheet, built from plain lists."""
+    files: list[str] = []
+    rows: list[int] = []
+    columns: dict[str, list[Any]] = {f.key: [] for f in spec.fields}
+    for file, lines in tables:
+        files.extend([file] * len(lines))
+        rows.extend(lines.rows)
+        for key, column in columns.items():
+            column.extend(lines.values.get(key, [None] * len(lines)))
+    index = pd.RangeIndex(len(rows))
+    df = pd.DataFrame({FILE: pd.Series(files, index=index, dtype=object),
+                       ROW: pd.Series(rows, index=index, dtype="int64")})
     for f in spec.fields:
-        col = df[f.key]
-        if f.kind in (Kind.INT, Kind.TITRE):
-            df[f.key] = pd.array(col.map(_as_int).tolist(), dtype="Int64")
-        elif f.kind in (Kind.AMOUNT, Kind.NUMBER):
-            df[f.key] = pd.to_numeric(col, errors="coerce").astype("float64")
-        elif f.kind is Kind.DATE:
-            df[f.key] = pd.to_datetime(col.map(lambda v: v if isinstance(v, dt.date) else None))
-        else:
-            df[f.key] = pd.Series([None if parsing.is_empty(v) else str(v) for v in col], index=df.index, dtype=object)
+        df[f.key] = _typed_column(columns[f.key], f.kind, index)
     return df
+
+
+def _typed_column(values: list[Any], kind: Kind, index: pd.RangeIndex) -> pd.Series:
+    """One column with its kind's dtype: nullable integers, floats, datetimes or text (None when empty)."""
+    if kind in (Kind.INT, Kind.TITRE):
+        return pd.Series(pd.array([_as_int(v) for v in values], dtype="Int64"), index=index)
+    if kind in (Kind.AMOUNT, Kind.NUMBER):
+        return pd.Series(pd.to_numeric(pd.Series(values, index=index, dtype=object), errors="coerce"),
+                         index=index).astype("float64")
+    if kind is Kind.DATE:
+        return pd.Series(pd.to_datetime(pd.Series([v if isinstance(v, dt.date) else None for v in values],
+                                                  index=index, dtype=object)), index=index)
+    return pd.Series([None if parsing.is_empty(v) else str(v) for v in values], index=index, dtype=object)

@@ -50,15 +50,17 @@ def check_error_value(raw: object) -> None:
     """Refuse a spreadsheet error value (`#REF!`, LibreOffice's `Err:502`…)."""
     if isinstance(raw, str):
         s = raw.strip()
-        if s.upper() in ERROR_VALUES or _LO_ERROR.match(s):
+        # Every error value starts with `#` or `E`: most cells are spared the look-ups.
+        if s[:1] in ("#", "E") and (s.upper() in ERROR_VALUES or _LO_ERROR.match(s)):
             raise InputError("error-cell", {"erreur": s})
 
 
+#: Runs of spaces of any kind: `\s` matches every Unicode space, the non-breaking ones of `_SPACE_CHARS` included.
+_SPACES = re.compile(f"[\\s{_SPACE_CHARS}]+")
+
+
 def _clean_text(raw: str) -> str:
-    s = raw
-    for ch in _SPACE_CHARS:
-        s = s.replace(ch, " ")
-    return re.sub(r"\s+", " ", s).strip()
+    return _SPACES.sub(" ", raw).strip()
 
 
 #: No figure of a return reaches 10^15 (a million billion euros); past it, a value is a typing slip, and exact

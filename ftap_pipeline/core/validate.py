@@ -71,7 +71,7 @@ def validate_returns(parsed: Sequence[ParsedReturn]) -> Validated:
     frames: dict[str, pd.DataFrame] = {}
     out: list[Finding] = []
     for spec in layout.TABLE_SHEETS:
-        df = typed_frame([p.tables[spec.key] for p in parsed if spec.key in p.tables], spec)
+        df = typed_frame([(p.file, p.tables[spec.key]) for p in parsed if spec.key in p.tables], spec)
         if spec.key == "consommation":
             situations = {p.file: p.projet.date_situation for p in parsed}
             df[SITUATION] = pd.to_datetime(df[FILE].map(situations))
@@ -189,7 +189,7 @@ def _rejected_rows(p: ParsedReturn, findings: Iterable[Finding]) -> dict[str, se
         if f.row is not None:
             rows.add(f.row)
         elif key in p.tables:  # a missing column: every line of the sheet
-            rows.update(int(r) for r in p.tables[key][ROW])
+            rows.update(p.tables[key].rows)
     return out
 
 

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ftap_pipeline.contract.errors import InputError
-from ftap_pipeline.contract.model import ReturnInput
+from ftap_pipeline.contract.model import ParsedReturn, ReturnInput
+from ftap_pipeline.core.normalise import parse_return, unreadable_return
 from ftap_pipeline.io.hashing import sha256_of
-from ftap_pipeline.io.workbook_reader import read_isolated
+from ftap_pipeline.io.isolation import chunk_size, map_isolated
+from ftap_pipeline.io.workbook_reader import crashed, read_file, read_isolated
 
 #: Lock and temporary files that office suites leave beside an open workbook.
 _LOCK_PREFIXES = ("~$", ".~lock", ".~", "~")
@@ -79,7 +81,7 @@ def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
     outcomes = read_isolated(list(paths), workers=workers)
     items = []
     for path, outcome in zip(paths, outcomes, strict=True):
-        sha = outcome.sha256 or sha256_of(path)
+        sha = outcome.sha256 or _fingerprint(path)
         if outcome.workbook is not None:
             items.append(ReturnInput(path.name, sha, workbook=outcome.workbook))
         else:
@@ -88,3 +90,32 @@ def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
                                                                              {"motif": "Fichier illisible."})))
     return items
 
+
+
+def _fingerprint(path: Path) -> str:
+    """The SHA-256 of a file whose worker died, or "" when even that cannot be read: it is named anyway."""
+    try:
+        return sha256_of(path)
+    except OSError:
+        return ""
+
+
+def parse_file(path: Path) -> ParsedReturn:
+    """Read and parse one return, in a worker: only its typed lines and findings travel back, not its cells."""
+    outcome = read_file(path)
+    if outcome.workbook is not None:
+        return parse_return(outcome.workbook, path.name, outcome.sha256)
+    return unreadable_return(ReturnInput(path.name, outcome.sha256, error=outcome.error))
+
+
+def _parse_crashed(path: Path) -> ParsedReturn:
+    return unreadable_return(ReturnInput(path.name, _fingerprint(path), error=crashed(path).error))
+
+
+def parse_returns(paths: Sequence[Path], workers: int = 2) -> list[ParsedReturn]:
+    """Read and parse return files in isolated worker processes, in chunks; an unreadable one carries its reason.
+
+    Parsing where the file is read spreads it over every core, and each chunk sends back a few lists of
+    typed values rather than every cell of its workbooks."""
+    paths = list(paths)
+    return map_isolated(parse_file, paths, _parse_crashed, workers=workers, chunk=chunk_size(len(paths), workers))

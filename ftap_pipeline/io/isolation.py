@@ -22,6 +22,11 @@ T = TypeVar("T")
 
 #: Seconds one file may take when it is retried alone.
 ALONE_TIMEOUT_S = 120
+#: Processor seconds one file may take in a worker: past it the OS stops the worker (SIGXCPU), even inside
+#: native code, and the file is retried alone, then reported. A return takes well under a second.
+FILE_CPU_S = 60
+#: Address space of a worker: a file that would need more makes its allocation fail, not the machine swap.
+WORKER_MEMORY_BYTES = 4 << 30
 #: Forces the workers' start method (`fork`, `spawn` or `forkserver`), e.g. to test under Windows' method.
 START_METHOD_ENV = "FTAP_START_METHOD"
 
@@ -40,43 +45,93 @@ def start_method() -> str:
 
 
 def map_isolated(fn: Callable[[Path], T], paths: Sequence[Path], on_crash: Callable[[Path], T], *,
-                 workers: int = 2) -> list[T]:
+                 workers: int = 2, chunk: int = 1) -> list[T]:
     """`[fn(p) for p in paths]`, computed in worker processes; a file that kills its worker gets `on_crash(path)`.
 
     `fn` must be a module-level function and must not raise for a bad file; `on_crash` runs in this process.
-    When a worker dies, the pool is lost with every file it had not finished. Workers take the files in
-    order, so the one that killed it is among the first few unfinished: those are retried one by one, each
-    in its own process, and the rest go to a new pool. Under `spawn` a process costs a fresh interpreter,
-    so retrying every unfinished file alone would cost seconds per hundred files.
+    Files go to the workers `chunk` at a time, so that a worker sends back one answer per chunk rather than
+    per file. When a worker dies, the pool is lost with every chunk it had not finished: those files go
+    to a new pool one by one. When one of those kills a worker again, the files that pool had not finished
+    are suspects in order: the first few are retried alone, each in its own process, and the rest go to a
+    new pool. Under `spawn` a process costs a fresh interpreter, so retrying every unfinished file alone
+    would cost seconds per hundred files.
     """
     ctx = multiprocessing.get_context(start_method())
     results: dict[int, T] = {}
     todo = list(range(len(paths)))
+    size = max(1, chunk)
     while todo:
-        _pooled(fn, paths, todo, results, ctx, workers)
+        _pooled(fn, paths, todo, results, ctx, workers, size)
         todo = [i for i in todo if i not in results]
+        if size > 1:
+            size = 1
+            continue
         suspects, todo = todo[:2 * workers + 1], todo[2 * workers + 1:]
         for i in suspects:
             results[i] = _alone(fn, paths[i], on_crash, ctx)
     return [results[i] for i in range(len(paths))]
 
 
+def chunk_size(files: int, workers: int, *, most: int = 64) -> int:
+    """Files per task: about four tasks per worker, so the last ones even out, and at most `most`."""
+    return max(1, min(most, -(-files // (4 * max(1, workers)))))
+
+
 def _pooled(fn: Callable[[Path], T], paths: Sequence[Path], todo: Sequence[int], results: dict[int, T],
-            ctx: BaseContext, workers: int) -> None:
+            ctx: BaseContext, workers: int, size: int) -> None:
     """Fill `results` for the files of `todo` that a pool finishes before one of its workers dies."""
+    parts = [list(todo[k:k + size]) for k in range(0, len(todo), size)]
     try:
-        with cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx) as pool:
-            futures = {pool.submit(fn, paths[i]): i for i in todo}
+        with cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(parts))), mp_context=ctx) as pool:
+            futures = {pool.submit(_apply, fn, [paths[i] for i in part], FILE_CPU_S): part for part in parts}
             for fut in cf.as_completed(futures):
-                results[futures[fut]] = fut.result()
+                for i, value in zip(futures[fut], fut.result(), strict=True):
+                    results[i] = value
     except cf.process.BrokenProcessPool:
         pass
+
+
+def _apply(fn: Callable[[Path], T], paths: Sequence[Path], cpu_seconds: int = FILE_CPU_S) -> list[T]:
+    """The body of one task: `fn` on each file of a chunk, each within its processor time (module level, so
+    `spawn` workers can import it)."""
+    limit_memory()
+    out = []
+    for p in paths:
+        limit_cpu(cpu_seconds)
+        out.append(fn(p))
+    return out
+
+
+def limit_memory(most: int = WORKER_MEMORY_BYTES) -> None:
+    """Cap this process's address space (where the OS allows it; never above a cap already set)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = most if hard == resource.RLIM_INFINITY else min(most, hard)
+    if soft == resource.RLIM_INFINITY or soft > cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def limit_cpu(seconds: int) -> None:
+    """Let this process use `seconds` more of processor time from now, then be stopped by the OS."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(used.ru_utime + used.ru_stime) + 1 + seconds
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _alone(fn: Callable[[Path], T], path: Path, on_crash: Callable[[Path], T], ctx: BaseContext) -> T:
     """`fn(path)` in a process of its own, stopped after `ALONE_TIMEOUT_S` (a pool cannot stop a hung worker)."""
     receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_run_alone, args=(fn, path, sender), daemon=True)  # type: ignore[attr-defined]
+    process = ctx.Process(target=_run_alone, args=(fn, path, sender, FILE_CPU_S), daemon=True)  # type: ignore[attr-defined]
     process.start()
     sender.close()
     try:
@@ -95,10 +150,10 @@ def _alone(fn: Callable[[Path], T], path: Path, on_crash: Callable[[Path], T], c
     return on_crash(path)
 
 
-def _run_alone(fn: Callable[[Path], T], path: Path, sender: Connection) -> None:
+def _run_alone(fn: Callable[[Path], T], path: Path, sender: Connection, cpu_seconds: int) -> None:
     """The body of an alone process: the result, or the exception `fn` raised (a bug, to surface as such)."""
     try:
-        outcome: tuple[bool, object] = (True, fn(path))
+        outcome: tuple[bool, object] = (True, _apply(fn, [path], cpu_seconds)[0])
     except Exception as exc:  # noqa: BLE001 - sent back to the parent, which raises it
         outcome = (False, exc)
     sender.send(outcome)

@@ -11,6 +11,8 @@ and must take down only its worker, never the run.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import zipfile
 from collections.abc import Sequence
@@ -27,7 +29,6 @@ from ftap_pipeline.contract import preflight
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.preflight import MAX_ROWS
 from ftap_pipeline.contract.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
-from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import map_isolated
 
 ACCEPTED_SUFFIXES: Final = preflight.WORKBOOK_SUFFIXES
@@ -42,32 +43,37 @@ _NS_ODS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:cal
 _ENCRYPTED_STREAM: Final = "EncryptedPackage".encode("utf-16-le")
 
 
-def sniff(path: Path) -> None:
+def sniff(path: Path, data: bytes | None = None) -> None:
     """Refuse, before parsing, what is not an accepted workbook (see `contract.preflight`)."""
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(preflight.HEAD_BYTES)
-    container = preflight.check_workbook_head(path.suffix, size, head)
+    if data is None:
+        data = path.read_bytes()
+    container = preflight.check_workbook_head(path.suffix, len(data), data[:preflight.HEAD_BYTES])
     if container is preflight.Container.OLE:
         # An OOXML workbook saved with a password is an OLE container holding an encrypted package.
-        encrypted = path.suffix.lower() != ".xls" and _ENCRYPTED_STREAM in path.read_bytes()
+        encrypted = path.suffix.lower() != ".xls" and _ENCRYPTED_STREAM in data
         preflight.check_ole(path.suffix, encrypted)
         return
     try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(i.file_size for i in zf.infolist())
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            entries = zf.infolist()
     except zipfile.BadZipFile as exc:
         raise InputError("file-unreadable", {"motif": "Le fichier est endommagé (archive illisible)."}) from exc
-    preflight.check_package(total)
+    preflight.check_package_kind(path.suffix, {i.filename for i in entries})
+    preflight.check_package(sum(i.file_size for i in entries))
 
 
-def read_workbook(path: Path) -> RawWorkbook:
-    """Read every sheet of a workbook, from A1, as calamine's Python values."""
+def read_workbook(path: Path, data: bytes | None = None) -> RawWorkbook:
+    """Read every sheet of a workbook, from A1, as calamine's Python values.
+
+    `data` is the file's content when the caller has read it already: the checks, calamine and the scan of
+    the XML then all work on those same bytes, and the file is read once."""
     import python_calamine as pc
 
-    sniff(path)
+    if data is None:
+        data = path.read_bytes()
+    sniff(path, data)
     try:
-        wb = pc.CalamineWorkbook.from_path(str(path))
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
         raise InputError("file-encrypted") from exc
     except Exception as exc:  # calamine raises many kinds for damaged files
@@ -88,9 +94,9 @@ def read_workbook(path: Path) -> RawWorkbook:
         wb.close()
     raw = RawWorkbook(sheets)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        _add_ooxml_facts(path, raw)
+        _add_ooxml_facts(data, raw)
     elif path.suffix.lower() == ".ods":
-        _add_ods_facts(path, raw)
+        _add_ods_facts(data, raw)
     for raw_sheet in raw.sheets:
         _cover_flags(raw_sheet)
     return raw
@@ -107,10 +113,10 @@ def _cover_flags(sheet: RawSheet) -> None:
     sheet.rows.extend([] for _ in range(last + 1 - len(sheet.rows)))
 
 
-def _add_ooxml_facts(path: Path, raw: RawWorkbook) -> None:
+def _add_ooxml_facts(data: bytes, raw: RawWorkbook) -> None:
     """Find error cells, formulas without cached values, and the 1904 date system, in the XML itself."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
             workbook = SafeET.fromstring(zf.read("xl/workbook.xml"))
             pr = workbook.find(f"{_NS_MAIN}workbookPr")
@@ -177,10 +183,10 @@ def _scan_sheet_xml(stream: Any) -> dict[tuple[int, int], CellFlag]:
     return flags
 
 
-def _add_ods_facts(path: Path, raw: RawWorkbook) -> None:
+def _add_ods_facts(data: bytes, raw: RawWorkbook) -> None:
     """Find error cells in an ODS workbook: LibreOffice stores them as an empty string, which calamine reads."""
     try:
-        with zipfile.ZipFile(path) as zf, zf.open("content.xml") as stream:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open("content.xml") as stream:
             found = _scan_ods_content(stream)
     except (KeyError, zipfile.BadZipFile, SafeET.ParseError, OSError, ValueError):
         return  # calamine read it; the extra facts are best effort
@@ -242,22 +248,28 @@ class ReadOutcome:
     sha256: str = ""
 
 
-def _read_one(path: Path) -> ReadOutcome:
+def read_file(path: Path) -> ReadOutcome:
+    """Read the file's bytes once: the fingerprint and the workbook both come from them."""
     try:
-        sha = sha256_of(path)
+        data = path.read_bytes()
     except OSError as exc:
         reason = f"Le fichier n'a pas pu être lu ({exc.strerror})."
         return ReadOutcome(path, error=InputError("file-unreadable", {"motif": reason}))
+    sha = hashlib.sha256(data).hexdigest()
     try:
-        return ReadOutcome(path, workbook=read_workbook(path), sha256=sha)
+        return ReadOutcome(path, workbook=read_workbook(path, data), sha256=sha)
     except InputError as exc:
         return ReadOutcome(path, error=exc, sha256=sha)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a property of the file
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any reader failure is a property of the file: a native
+        # reader's panic is a BaseException, and could not even be sent back to the parent
         message = f"Le classeur est illisible ({type(exc).__name__})."
         return ReadOutcome(path, error=InputError("file-unreadable", {"motif": message}), sha256=sha)
 
 
-def _crashed(path: Path) -> ReadOutcome:
+def crashed(path: Path) -> ReadOutcome:
+    """What is known of a file that killed its worker (its fingerprint is taken apart, see `intake`)."""
     return ReadOutcome(path, error=InputError(
         "file-unreadable", {"motif": "Le classeur a fait échouer le lecteur : il est endommagé ou malveillant."}))
 
@@ -265,6 +277,6 @@ def _crashed(path: Path) -> ReadOutcome:
 def read_isolated(paths: Sequence[Path], *, workers: int = 2) -> list[ReadOutcome]:
     """Read files in worker processes; a file that kills its worker is reported, not fatal.
 
-    Under `spawn` (Windows, macOS) each worker imports this module to run `_read_one`: its imports stay free
+    Under `spawn` (Windows, macOS) each worker imports this module to run `read_file`: its imports stay free
     of pandas, so that a worker starts in a tenth of a second rather than in more than half a second."""
-    return map_isolated(_read_one, paths, _crashed, workers=workers)
+    return map_isolated(read_file, paths, crashed, workers=workers)

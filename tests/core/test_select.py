@@ -7,9 +7,8 @@ import datetime as dt
 import pandas as pd
 
 from ftap_pipeline.contract import enums
-from ftap_pipeline.contract.columns import FILE, ROW
 from ftap_pipeline.contract.findings import Finding
-from ftap_pipeline.contract.model import ParsedReturn, Projet, ReturnRecord
+from ftap_pipeline.contract.model import Lines, ParsedReturn, Projet, ReturnRecord
 from ftap_pipeline.core.normalise import content_key
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.core.select import missing_returns, select_returns, standing_returns
@@ -18,7 +17,7 @@ from ftap_pipeline.core.select import missing_returns, select_returns, standing_
 def _ret(file: str, version: int | None, amount: float = 1.0, project: str = "AP-2024-01", period: str = "2025-T2",
          situation: dt.date = dt.date(2025, 6, 30)) -> ParsedReturn:
     values = {"project_id": project, "period": period, "date_situation": situation, "version": version}
-    tables = {"consommation": pd.DataFrame({FILE: [file], ROW: [2], "ae": [amount]})}
+    tables = {"consommation": Lines([2], {"ae": [amount]})}
     return ParsedReturn(file=file, sha256=file * 4, projet=Projet.from_values(values), tables=tables,
                         sheet_names={"projet": "Projet", "consommation": "Consommation"},
                         content_key=content_key(values, tables))

@@ -61,3 +61,20 @@ def test_a_run_lists_every_refused_entry_and_reads_nothing_through_a_link(tmp_pa
     # The good returns beside them keep their fate, as in the demo run without these entries.
     demo = json.loads((demo_run / "manifest.json").read_text(encoding="utf-8"))
     assert [e for e in manifest["entrees"] if e["fichier"].removeprefix("remontees/") not in expected] == demo["entrees"]
+
+
+def test_parsing_in_chunks_gives_what_parsing_each_file_here_gives(tmp_path: Path) -> None:
+    """The workers parse chunks of files and send back typed lines: the same returns, in the same order, as
+    reading and parsing every file in this process, a damaged one included."""
+    from ftap_pipeline.io.intake import parse_file, parse_returns
+
+    paths = sorted((INPUTS / "remontees").iterdir())[:12]
+    broken = tmp_path / "tronque.xlsx"
+    broken.write_bytes(paths[0].read_bytes()[:3000])
+    paths.append(broken)
+    here = [parse_file(p) for p in paths]
+    pooled = parse_returns(paths, workers=2)
+    assert [p.file for p in pooled] == [p.name for p in paths]
+    assert pooled == here
+    assert pooled[-1].findings[0].slug == "file-unreadable"
+    assert sum(p.lines_read for p in pooled) > 100

@@ -447,7 +447,7 @@ def test_return_reads_back_through_the_pipeline_reader(filled: Path) -> None:
     assert parsed.findings == ()
     assert parsed.projet.project_id == "AP-2024-07"
     assert parsed.projet.version == 2
-    conso = parsed.tables["consommation"]
+    conso = parsed.tables["consommation"].values
     assert list(conso["ej"]) == ["0012345678", "0012345678"]
     assert list(conso["ae"]) == [200000.0, -5000.0]
 

@@ -65,8 +65,11 @@ def test_the_workers_are_started_with_the_method(method: str, tmp_path: Path,
 # --- crashes, bugs and hangs ----------------------------------------------------------------------------
 
 
-def test_crashing_files_cost_only_themselves(method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the first unfinished files are retried alone: under spawn a process per file would cost seconds."""
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_crashing_files_cost_only_themselves(method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             chunk: int) -> None:
+    """Only the first unfinished files are retried alone: under spawn a process per file would cost seconds.
+    With chunks, a dead worker's chunks go back one file at a time before anything runs alone."""
     names = [f"f{i:02d}" for i in range(20)]
     names[3], names[11] = "poison-1", "poison-2"
     alone: list[Path] = []
@@ -77,7 +80,8 @@ def test_crashing_files_cost_only_themselves(method: str, tmp_path: Path, monkey
         return real_alone(fn, path, on_crash, ctx)  # type: ignore[arg-type]
 
     monkeypatch.setattr(isolation, "_alone", counted)
-    got = map_isolated(w.name_or_die, [tmp_path / n for n in names], lambda p: f"crash:{p.name}", workers=2)
+    got = map_isolated(w.name_or_die, [tmp_path / n for n in names], lambda p: f"crash:{p.name}", workers=2,
+                       chunk=chunk)
     assert got == [f"crash:{n}" if n.startswith("poison") else n.upper() for n in names]
     assert len(alone) <= 2 * (2 * 2 + 1)
 
@@ -98,6 +102,24 @@ def test_a_file_alone_is_stopped_after_its_time(method: str, tmp_path: Path, mon
     assert time.perf_counter() - t0 < 30
 
 
+def test_a_file_that_spins_is_stopped_by_its_processor_time(method: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loop in native code never returns to Python: the OS's processor-time limit stops it all the same,
+    in the pool and alone, and the other files are read."""
+    monkeypatch.setattr(isolation, "FILE_CPU_S", 1)
+    paths = [tmp_path / "a", tmp_path / "poison", tmp_path / "b"]
+    t0 = time.perf_counter()
+    got = map_isolated(w.spin_poison, paths, lambda p: f"crash:{p.name}", workers=2, chunk=2)
+    assert got == ["A", "crash:poison", "B"]
+    assert time.perf_counter() - t0 < 60
+
+
+def test_a_file_that_needs_too_much_memory_fails_in_its_worker(method: str, tmp_path: Path) -> None:
+    """The worker's address space is capped: the allocation fails there, and the machine does not swap."""
+    (got,) = map_isolated(w.hog, [tmp_path / "a"], lambda p: "crash", workers=1)
+    assert got == "MemoryError"
+
+
 # --- the porteur's command ------------------------------------------------------------------------------
 
 
@@ -107,7 +129,7 @@ def test_ftap_check_reports_a_crashing_file_in_french(method: str, tmp_path: Pat
     poison = b.write(tmp_path, "poison.xlsx")
 
     def read_isolated(paths: Sequence[Path], *, workers: int = 2) -> list[workbook_reader.ReadOutcome]:
-        return map_isolated(w.read_or_die, paths, workbook_reader._crashed, workers=workers)
+        return map_isolated(w.read_or_die, paths, workbook_reader.crashed, workers=workers)
 
     monkeypatch.setattr(intake, "read_isolated", read_isolated)
     assert main(["check", str(good), str(poison)]) == 1

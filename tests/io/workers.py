@@ -35,11 +35,11 @@ def sees_parent_state(path: Path) -> bool:
 
 def read_or_die(path: Path) -> ReadOutcome:
     """The real reading of a file, except that a file named `poison…` kills its worker."""
-    from ftap_pipeline.io.workbook_reader import _read_one
+    from ftap_pipeline.io.workbook_reader import read_file
 
     if path.name.startswith("poison"):
         die()
-    return _read_one(path)
+    return read_file(path)
 
 
 def fail(path: Path) -> str:
@@ -49,3 +49,18 @@ def fail(path: Path) -> str:
 def hang(path: Path) -> str:
     time.sleep(600)
     return path.name
+
+
+def spin_poison(path: Path) -> str:
+    """A parser stuck in a loop that never sleeps on a `poison…` file (as a native reader on some hostile files)."""
+    while path.name.startswith("poison"):
+        pass
+    return path.name.upper()
+
+
+def hog(path: Path) -> str:
+    """A parser that asks for far more memory than any return needs, and says how that ended."""
+    try:
+        return str(len(bytearray(16 << 30)))
+    except MemoryError:
+        return "MemoryError"
