@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Any, Final, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pandera.typing import DataFrame
 
@@ -27,6 +30,7 @@ from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
 from ftap_pipeline.core.imputation import CODES, expected_code, mismatches
 from ftap_pipeline.core.parsing import format_eur
+from ftap_pipeline.core.roi import group_any, group_sums, ngroup_codes
 
 COLUMNS: Final = (
     "Identifiant du projet",
@@ -52,19 +56,14 @@ def reconcile_ejs(
     declared: pd.DataFrame, movements: DataFrame[ChorusMovementsSchema], referentiel: Referentiel, tolerance: float
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """One row per declared EJ of each project, per undeclared dispositif EJ, and per programme-0349 EJ of
-    another imputation (`Hors dispositif`); Chorus' own CP > AE inconsistencies as findings."""
-    moves = _with_consumption(movements)
-    decl = _ftap(declared)
+    another imputation (`Hors dispositif`); Chorus' own CP > AE inconsistencies as findings.
+
+    The movements are split by EJ once and every EJ's figures summed at once: no pass over all movements per EJ."""
+    moves = _with_consumption(movements).reset_index(drop=True)
+    decl = _ftap(declared).reset_index(drop=True)
     overdrawn, findings = _cp_exceeding_ae(moves)
-    projects_of_ej = {ej: sorted(set(g["project_id"])) for ej, g in decl.groupby("ej")}
-    rows: list[dict[str, Any]] = []
-    for (project_id, ej), lines in decl.groupby(["project_id", "ej"], sort=True):
-        others = [p for p in projects_of_ej[str(ej)] if p != project_id]
-        rows.append(_declared_row(str(project_id), str(ej), lines, moves, referentiel.nomenclature, tolerance,
-                                  others, overdrawn))
-    undeclared = moves[~moves["ej"].isin(set(decl["ej"]))]
-    for (in_dispositif, ej), group in undeclared.groupby(["in_dispositif", "ej"], sort=True):
-        rows.append(_chorus_only_row(str(ej), group, bool(in_dispositif), overdrawn))
+    rows = _declared_rows(decl, moves, referentiel.nomenclature, tolerance, overdrawn)
+    rows += _chorus_only_rows(moves[~moves["ej"].isin(set(decl["ej"]))].reset_index(drop=True), overdrawn)
     rows.sort(key=lambda r: (r[COLUMNS[0]] == "", r[COLUMNS[0]], r["N° EJ"], r["Statut"]))
     types = {c: ("float64" if c.endswith("(€)") else str) for c in COLUMNS}
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype(types), findings
@@ -97,53 +96,136 @@ def chorus_totals(movements: DataFrame[ChorusMovementsSchema], declared: pd.Data
 # --- rows --------------------------------------------------------------------------------------------
 
 
+class _Chorus(NamedTuple):
+    """What Chorus records of one declared EJ, split by the return's date de situation and the imputation."""
+
+    counted: tuple[float, float, int]  # AE, CP and movements up to the date, on the dispositif
+    later: tuple[float, float, int]  # on the dispositif, after the date
+    outside: tuple[float, float, int]  # up to the date, on another imputation
+    imputations: str  # the other imputations, when there are movements there
+    fournisseur: str  # the first one named, all movements of the EJ taken in order
+
+
+def _declared_rows(decl: pd.DataFrame, moves: pd.DataFrame, nomenclature: Nomenclature, tolerance: float,
+                   overdrawn: set[str]) -> list[dict[str, Any]]:
+    """The rows of every declared EJ of each project, from one grouping of the declared lines by project × EJ
+    and one of the movements by EJ."""
+    if decl.empty:
+        return []
+    grouped = decl.groupby(["project_id", "ej"], sort=True)
+    keys = [(str(pid), str(ej)) for pid, ej in grouped.size().index]
+    groups = len(keys)
+    codes = ngroup_codes(grouped.ngroup())
+    ae_d, cp_d = group_sums(codes, groups, decl["ae"]), group_sums(codes, groups, decl["cp"])
+    wrong = group_any(codes, groups, ~decl["imputation_ok"].astype(bool).to_numpy(dtype=bool))
+    notes = _imputation_notes(decl, codes, np.flatnonzero(wrong), nomenclature)
+    situations = _situations(decl["date_situation"], codes, groups)
+    chorus = _chorus_of(moves, [ej for _, ej in keys], situations)
+    porteurs = _first_texts(decl["porteur"], codes, groups)
+    fournisseurs = _first_texts(decl["fournisseur"], codes, groups)
+    projects_of_ej: dict[str, list[str]] = {}
+    for pid, ej in keys:
+        projects_of_ej.setdefault(ej, []).append(pid)
+    rows = []
+    for g, (project_id, ej) in enumerate(keys):
+        others = [p for p in sorted(set(projects_of_ej[ej])) if p != project_id]
+        rows.append(_declared_row(project_id, ej, (float(ae_d[g]), float(cp_d[g])), notes.get(g), situations[g],
+                                  chorus[g], tolerance, others, overdrawn, porteurs[g], fournisseurs[g]))
+    return rows
+
+
 def _declared_row(
-    project_id: str, ej: str, lines: pd.DataFrame, moves: pd.DataFrame, nomenclature: Nomenclature,
-    tolerance: float, others: list[str], overdrawn: set[str],
+    project_id: str, ej: str, declared: tuple[float, float], imputation_note: str | None, situation: object,
+    chorus: _Chorus, tolerance: float, others: list[str], overdrawn: set[str], porteur: str, fournisseur: str,
 ) -> dict[str, Any]:
-    """A declared EJ, compared with the Chorus movements up to its return's date de situation."""
-    situation = lines["date_situation"].max()
-    ej_moves = moves[moves["ej"] == ej]
-    in_window = _up_to(ej_moves, situation)
-    counted = ej_moves[in_window & ej_moves["in_dispositif"]]
-    later = ej_moves[~in_window & ej_moves["in_dispositif"]]
-    outside = ej_moves[in_window & ~ej_moves["in_dispositif"]]
-    ae_d, cp_d = _cents(lines["ae"].sum()), _cents(lines["cp"].sum())
-    ae_c, cp_c = _cents(counted["ae"].sum()), _cents(counted["cp"].sum())
+    """A declared EJ, compared with the Chorus movements up to its return's date de situation; `imputation_note`
+    says which declared code is wrong, None when they are all right."""
+    (counted_ae, counted_cp, counted), (later_ae, later_cp, later), (outside_ae, outside_cp, outside) = \
+        chorus.counted, chorus.later, chorus.outside
+    ae_d, cp_d = _cents(declared[0]), _cents(declared[1])
+    ae_c, cp_c = _cents(counted_ae), _cents(counted_cp)
     gap_ae, gap_cp = _cents(ae_d - ae_c), _cents(cp_d - cp_c)
     notes: list[str] = []
-    if not lines["imputation_ok"].astype(bool).all():
+    if imputation_note is not None:
         status = IMPUTATION_ERRONEE
-        notes.append(_imputation_note(lines, nomenclature))
-    elif counted.empty:
+        notes.append(imputation_note)
+    elif not counted:
         status = ABSENT_DE_CHORUS
         notes.append("Aucun mouvement de l'EJ dans Chorus sur l'imputation du dispositif."
-                     if len(later) or len(outside) else "EJ introuvable dans les restitutions Chorus.")
+                     if later or outside else "EJ introuvable dans les restitutions Chorus.")
     elif abs(gap_ae) > tolerance or abs(gap_cp) > tolerance:
         status = ECART
         which = " et ".join(n for n, g in (("les AE", gap_ae), ("les CP", gap_cp)) if abs(g) > tolerance)
         notes.append(f"Écart au-delà de la tolérance de {format_eur(tolerance)} sur {which}.")
     else:
         status = CONCORDANT
-    if len(outside):
-        notes.append(f"Dans Chorus, {format_eur(outside['ae'].sum())} d'AE et {format_eur(outside['cp'].sum())} de CP de "
-                     f"l'EJ sont imputés hors du dispositif ({_imputations(outside)}).")
-    if len(later):
+    if outside:
+        notes.append(f"Dans Chorus, {format_eur(outside_ae)} d'AE et {format_eur(outside_cp)} de CP de "
+                     f"l'EJ sont imputés hors du dispositif ({chorus.imputations}).")
+    if later:
         notes.append(f"Chorus compté jusqu'au {situation:%d/%m/%Y}, date de situation de la remontée : "
-                     f"{format_eur(later['ae'].sum())} d'AE et {format_eur(later['cp'].sum())} de CP enregistrés depuis.")
+                     f"{format_eur(later_ae)} d'AE et {format_eur(later_cp)} de CP enregistrés depuis.")
     if others:
         notes.append(f"EJ déclaré aussi par {', '.join(others)}.")
     if ej in overdrawn:
         notes.append("Dans Chorus, les CP cumulés de l'EJ dépassent ses AE cumulées.")
     return _row(
-        project_id, ej, (ae_d, ae_c, cp_d, cp_c, gap_ae, gap_cp), status, _first_text(lines["porteur"]),
-        _first_text(lines["fournisseur"]) or _first_text(ej_moves["fournisseur"]), " ".join(notes),
+        project_id, ej, (ae_d, ae_c, cp_d, cp_c, gap_ae, gap_cp), status, porteur, fournisseur or chorus.fournisseur,
+        " ".join(notes),
     )
 
 
-def _chorus_only_row(ej: str, group: pd.DataFrame, in_dispositif: bool, overdrawn: set[str]) -> dict[str, Any]:
+def _chorus_of(moves: pd.DataFrame, ejs: Sequence[str], situations: Sequence[object]) -> list[_Chorus]:
+    """For each declared EJ `ejs[g]` of a return dated `situations[g]`, what Chorus records of it: the movements
+    of each EJ found at once, then each pair of a declared EJ and one of its movements classified at once."""
+    groups = len(ejs)
+    # Every (declared EJ, movement of that EJ) pair, the movements of a group in their order.
+    by_ej = moves.groupby("ej", sort=False).indices
+    positions = [np.asarray(by_ej.get(ej, ()), dtype=np.int64) for ej in ejs]
+    group = np.repeat(np.arange(groups, dtype=np.int64), [len(p) for p in positions])
+    move = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+    in_window = _up_to(moves, move, group, situations)
+    dispositif = moves["in_dispositif"].to_numpy(dtype=bool)[move]
+    ae, cp = moves["ae"].to_numpy(dtype=np.float64)[move], moves["cp"].to_numpy(dtype=np.float64)[move]
+
+    def part(where: npt.NDArray[np.bool_]) -> list[tuple[float, float, int]]:
+        codes = np.where(where, group, -1)
+        lines = np.bincount(group[where], minlength=groups)[:groups]
+        return list(zip(group_sums(codes, groups, ae).tolist(), group_sums(codes, groups, cp).tolist(),
+                        lines.tolist(), strict=True))
+
+    counted, later = part(in_window & dispositif), part(~in_window & dispositif)
+    outside_line = in_window & ~dispositif
+    outside = part(outside_line)
+    elsewhere = np.flatnonzero(outside_line)
+    imputations = _imputations_by_group(moves.iloc[move[elsewhere]], group[elsewhere], groups)
+    fournisseurs = _first_texts(moves["fournisseur"].iloc[move], group, groups)
+    return [_Chorus(counted[g], later[g], outside[g], imputations[g], fournisseurs[g]) for g in range(groups)]
+
+
+def _chorus_only_rows(undeclared: pd.DataFrame, overdrawn: set[str]) -> list[dict[str, Any]]:
+    """An EJ that no standing return declares: undeclared spending, or another FTAP project's line; all such
+    EJs from one grouping of their movements by imputation × EJ."""
+    if undeclared.empty:
+        return []
+    grouped = undeclared.groupby(["in_dispositif", "ej"], sort=True)
+    keys = [(bool(d), str(ej)) for d, ej in grouped.size().index]
+    groups = len(keys)
+    codes = ngroup_codes(grouped.ngroup())
+    ae_c, cp_c = group_sums(codes, groups, undeclared["ae"]), group_sums(codes, groups, undeclared["cp"])
+    imputations = _imputations_by_group(undeclared, codes, groups)
+    # The first fournisseur named in the order of the restitutions' lines.
+    by_line = undeclared.sort_values(["source", "line"]).index.to_numpy()
+    fournisseurs = _first_texts(undeclared["fournisseur"].iloc[by_line], codes[by_line], groups)
+    return [_chorus_only_row(ej, (_cents(float(ae_c[g])), _cents(float(cp_c[g]))), in_dispositif, overdrawn,
+                             imputations[g], fournisseurs[g])
+            for g, (in_dispositif, ej) in enumerate(keys)]
+
+
+def _chorus_only_row(ej: str, chorus: tuple[float, float], in_dispositif: bool, overdrawn: set[str],
+                     imputations: str, fournisseur: str) -> dict[str, Any]:
     """An EJ that no standing return declares: undeclared spending, or another FTAP project's line."""
-    ae_c, cp_c = _cents(group["ae"].sum()), _cents(group["cp"].sum())
+    ae_c, cp_c = chorus
     if in_dispositif:
         status = NON_DECLARE
         amounts = (0.0, ae_c, 0.0, cp_c, _cents(-ae_c), _cents(-cp_c))
@@ -154,9 +236,8 @@ def _chorus_only_row(ej: str, group: pd.DataFrame, in_dispositif: bool, overdraw
     else:
         status = HORS_DISPOSITIF
         amounts = (NAN, ae_c, NAN, cp_c, NAN, NAN)
-        note = f"Programme 0349, autre imputation ({_imputations(group)}) : non rapproché des remontées."
-    ordered = group.sort_values(["source", "line"])
-    return _row("", ej, amounts, status, "", _first_text(ordered["fournisseur"]), note)
+        note = f"Programme 0349, autre imputation ({imputations}) : non rapproché des remontées."
+    return _row("", ej, amounts, status, "", fournisseur, note)
 
 
 def _row(project_id: str, ej: str, amounts: tuple[float, ...], status: str, porteur: str, fournisseur: str,
@@ -188,59 +269,117 @@ def _ftap(declared: pd.DataFrame) -> pd.DataFrame:
 
 def _cp_exceeding_ae(moves: pd.DataFrame) -> tuple[set[str], list[Finding]]:
     """Chorus' own consistency: per EJ of the dispositif, cumulative CP ≤ cumulative AE."""
-    overdrawn: set[str] = set()
-    findings: list[Finding] = []
     dispositif = moves[moves["in_dispositif"] & (moves["ej"] != SANS_EJ)]
-    for ej, group in dispositif.groupby("ej", sort=True):
-        ae, cp = _cents(group["ae"].sum()), _cents(group["cp"].sum())
-        if cp <= ae:
+    if dispositif.empty:
+        return set(), []
+    grouped = dispositif.groupby("ej", sort=True)
+    ejs = [str(ej) for ej in grouped.size().index]
+    codes = ngroup_codes(grouped.ngroup())
+    ae = [_cents(v) for v in group_sums(codes, len(ejs), dispositif["ae"]).tolist()]
+    cp = [_cents(v) for v in group_sums(codes, len(ejs), dispositif["cp"]).tolist()]
+    over = [g for g in range(len(ejs)) if cp[g] > ae[g]]
+    if not over:
+        return set(), []
+    # Where each EJ's finding points: its first payment, else its first engagement, in the restitutions' order.
+    first = dispositif[np.isin(codes, over)].sort_values(["ej", "kind", "source", "line"],
+                                                          ascending=[True, False, True, True])
+    first = first.drop_duplicates("ej")
+    where = {str(ej): (str(source), str(sha256))
+             for ej, source, sha256 in zip(first["ej"], first["source"], first["sha256"], strict=True)}
+    findings = [finding("chorus-cp-exceeds-ae", {"ej": ejs[g], "cp": format_eur(cp[g]), "ae": format_eur(ae[g]),
+                                                 "ecart": format_eur(cp[g] - ae[g])},
+                        file=where[ejs[g]][0], sha256=where[ejs[g]][1], field="N° EJ", value=ejs[g])
+                for g in over]
+    return {ejs[g] for g in over}, findings
+
+
+def _up_to(moves: pd.DataFrame, move: npt.NDArray[np.int64], group: npt.NDArray[np.int64],
+           situations: Sequence[object]) -> npt.NDArray[np.bool_]:
+    """For each pair of a movement `moves[move[i]]` and a return dated `situations[group[i]]`: whether the
+    movement is on or before the date de situation; an undated one unless its exercice is later. Without a date
+    de situation, every movement counts."""
+    dated, day, year = np.zeros(len(situations), dtype=bool), np.full(len(situations), np.nan), \
+        np.full(len(situations), np.nan)
+    for g, situation in enumerate(situations):
+        if not isinstance(situation, dt.date):
             continue
-        overdrawn.add(str(ej))
-        first = group.sort_values(["kind", "source", "line"], ascending=[False, True, True]).iloc[0]
-        findings.append(finding(
-            "chorus-cp-exceeds-ae", {"ej": ej, "cp": format_eur(cp), "ae": format_eur(ae), "ecart": format_eur(cp - ae)},
-            file=str(first["source"]), sha256=str(first["sha256"]), field="N° EJ", value=str(ej),
-        ))
-    return overdrawn, findings
+        dated[g] = True
+        on = situation.date() if isinstance(situation, dt.datetime) else situation
+        if not _missing(on):  # a NaT date de situation: no movement is on or before it
+            day[g], year[g] = on.toordinal(), on.year
+    date_codes, dates = pd.factorize(moves["date"], use_na_sentinel=True)
+    ordinals = np.array([d.toordinal() for d in dates], dtype=np.float64)
+    moved = date_codes[move]
+    has_date = moved >= 0
+    move_day = np.where(has_date, ordinals[np.maximum(moved, 0)] if len(ordinals) else np.nan, np.nan)
+    move_year = moves["annee"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)[move]
+    before = np.where(has_date, move_day <= day[group], np.isnan(move_year) | (move_year <= year[group]))
+    return np.asarray(~dated[group] | before, dtype=bool)
 
 
-def _up_to(moves: pd.DataFrame, situation: object) -> pd.Series:
-    """Movements on or before the date de situation; undated ones unless their exercice is later."""
-    if not isinstance(situation, dt.date):
-        return pd.Series(True, index=moves.index, dtype=bool)
-    if isinstance(situation, dt.datetime):
-        situation = situation.date()
-    keep = [
-        bool(date <= situation) if not _missing(date) else (_missing(year) or int(year) <= situation.year)
-        for date, year in zip(moves["date"], moves["annee"], strict=True)
-    ]
-    return pd.Series(keep, index=moves.index, dtype=bool)
+def _situations(values: pd.Series, codes: npt.NDArray[np.int64], groups: int) -> list[object]:
+    """Each group's latest date de situation, as `Series.max()` gives it (NaN or NaT when there is none)."""
+    latest: list[Any] = [None] * groups
+    for code, value in zip(codes.tolist(), values.tolist(), strict=True):
+        if code >= 0 and not _missing(value) and (latest[code] is None or value > latest[code]):
+            latest[code] = value
+    none = values.iloc[0:0].max()
+    return [none if v is None else v for v in latest]
 
 
 _DECLARED: Final = {"centre_financier": "centre financier déclaré", "domaine_fonctionnel": "domaine fonctionnel déclaré",
                     "activite": "activité déclarée"}
 
 
-def _imputation_note(lines: pd.DataFrame, nomenclature: Nomenclature) -> str:
-    """Which declared code differs from the référentiel's, in the porteur's words."""
-    wrong = mismatches(lines, nomenclature)
-    notes = [f"{_DECLARED[key]} « {value} » au lieu de {expected_code(nomenclature, key)}"
-             for key in CODES for value in dict.fromkeys(_text(v) for v in lines.loc[wrong[key], key])]
-    if not notes:
-        return "Imputation déclarée différente de celle du référentiel."
-    return "Imputation : " + " ; ".join(notes) + "."
+def _imputation_notes(decl: pd.DataFrame, codes: npt.NDArray[np.int64], wrong: npt.NDArray[np.int64],
+                      nomenclature: Nomenclature) -> dict[int, str]:
+    """For each group of `wrong`, which declared code differs from the référentiel's, in the porteur's words."""
+    if not len(wrong):
+        return {}
+    rows = np.flatnonzero(np.isin(codes, wrong))
+    lines, line_codes = decl.iloc[rows], codes[rows].tolist()
+    differs = mismatches(lines, nomenclature)
+    values: dict[int, dict[str, dict[str, None]]] = {int(g): {key: {} for key in CODES} for g in wrong}
+    for key in CODES:
+        for code, bad, value in zip(line_codes, differs[key].tolist(), lines[key].tolist(), strict=True):
+            if bad:
+                values[code][key].setdefault(_text(value), None)
+    notes = {}
+    for g, found in values.items():
+        parts = [f"{_DECLARED[key]} « {value} » au lieu de {expected_code(nomenclature, key)}"
+                 for key in CODES for value in found[key]]
+        notes[g] = ("Imputation : " + " ; ".join(parts) + "." if parts
+                    else "Imputation déclarée différente de celle du référentiel.")
+    return notes
 
 
-def _imputations(moves: pd.DataFrame) -> str:
-    parts = []
-    for activite, centre in dict.fromkeys(zip(moves["activite"], moves["centre_financier"], strict=True)):
-        part = f"activité {_text(activite) or 'non renseignée'}"
-        parts.append(f"{part}, centre financier {centre}" if _text(centre) else part)
-    return " ; ".join(parts)
+def _imputations_by_group(moves: pd.DataFrame, codes: npt.NDArray[np.int64], groups: int) -> list[str]:
+    """Each group's imputations (activité, centre financier), in the order of its movements."""
+    seen: list[dict[tuple[object, object], None]] = [{} for _ in range(groups)]
+    for code, pair in zip(codes.tolist(), zip(moves["activite"].tolist(), moves["centre_financier"].tolist(),
+                                              strict=True), strict=True):
+        if code >= 0:
+            seen[code].setdefault(pair, None)
+    out = []
+    for pairs in seen:
+        parts = []
+        for activite, centre in pairs:
+            part = f"activité {_text(activite) or 'non renseignée'}"
+            parts.append(f"{part}, centre financier {centre}" if _text(centre) else part)
+        out.append(" ; ".join(parts))
+    return out
 
 
-def _first_text(values: pd.Series) -> str:
-    return next((t for t in (_text(v) for v in values) if t), "")
+def _first_texts(values: pd.Series, codes: npt.NDArray[np.int64], groups: int) -> list[str]:
+    """Each group's first text that is not empty, in the order of `values`."""
+    out = [""] * groups
+    found = np.zeros(groups, dtype=bool)
+    for code, value in zip(codes.tolist(), values.tolist(), strict=True):
+        if code >= 0 and not found[code]:
+            text = _text(value)
+            if text:
+                out[code], found[code] = text, True
+    return out
 
 
 def _text(value: object) -> str:
