@@ -103,15 +103,27 @@ def _apply(fn: Callable[[Path], T], paths: Sequence[Path], cpu_seconds: int = FI
 
 
 def limit_memory(most: int = WORKER_MEMORY_BYTES) -> None:
-    """Cap this process's address space (where the OS allows it; never above a cap already set)."""
+    """Let this process map `most` bytes beyond what it maps already (a forked worker inherits its parent's
+    mappings), where the OS allows it, and never above a cap already set."""
     try:
         import resource
     except ImportError:  # Windows
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = most if hard == resource.RLIM_INFINITY else min(most, hard)
+    wanted = _mapped_bytes() + most
+    cap = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft == resource.RLIM_INFINITY or soft > cap:
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _mapped_bytes() -> int:
+    """The address space this process maps now (Linux's /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            pages = int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def limit_cpu(seconds: int) -> None:
