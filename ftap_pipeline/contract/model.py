@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ftap_pipeline.contract import enums, layout
-from ftap_pipeline.contract.columns import FILE, ROW
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding, finding_of
 from ftap_pipeline.contract.raw import RawWorkbook, a1
@@ -103,10 +102,6 @@ class Lines:
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    def frame(self, file: str) -> pd.DataFrame:
-        """The lines as a frame of `FILE`, `ROW` and the field keys (for tests and one-off looks)."""
-        return pd.DataFrame({FILE: [file] * len(self.rows), ROW: self.rows, **self.values})
 
 
 @dataclass(frozen=True)

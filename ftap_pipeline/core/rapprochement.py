@@ -30,7 +30,7 @@ from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.referentiel import Nomenclature, Referentiel
 from ftap_pipeline.core.imputation import CODES, expected_code, mismatches
 from ftap_pipeline.core.parsing import format_eur
-from ftap_pipeline.core.roi import group_any, group_sums, ngroup_codes
+from ftap_pipeline.core.roi import Codes, Floats, group_any, group_sums, ngroup_codes
 
 COLUMNS: Final = (
     "Identifiant du projet",
@@ -106,17 +106,24 @@ class _Chorus(NamedTuple):
     fournisseur: str  # the first one named, all movements of the EJ taken in order
 
 
+def _amounts_by(frame: pd.DataFrame, by: list[str]) -> tuple[list[Any], Codes, Floats, Floats]:
+    """One grouping of `frame` by `by`: the keys in sorted order, each line's group code, and each group's AE
+    and CP sums (bit for bit those of `Series.sum()`, see `roi.group_sums`)."""
+    grouped = frame.groupby(by, sort=True)
+    index = list(grouped.size().index)
+    codes = ngroup_codes(grouped.ngroup())
+    return index, codes, group_sums(codes, len(index), frame["ae"]), group_sums(codes, len(index), frame["cp"])
+
+
 def _declared_rows(decl: pd.DataFrame, moves: pd.DataFrame, nomenclature: Nomenclature, tolerance: float,
                    overdrawn: set[str]) -> list[dict[str, Any]]:
     """The rows of every declared EJ of each project, from one grouping of the declared lines by project × EJ
     and one of the movements by EJ."""
     if decl.empty:
         return []
-    grouped = decl.groupby(["project_id", "ej"], sort=True)
-    keys = [(str(pid), str(ej)) for pid, ej in grouped.size().index]
+    index, codes, ae_d, cp_d = _amounts_by(decl, ["project_id", "ej"])
+    keys = [(str(pid), str(ej)) for pid, ej in index]
     groups = len(keys)
-    codes = ngroup_codes(grouped.ngroup())
-    ae_d, cp_d = group_sums(codes, groups, decl["ae"]), group_sums(codes, groups, decl["cp"])
     wrong = group_any(codes, groups, ~decl["imputation_ok"].astype(bool).to_numpy(dtype=bool))
     notes = _imputation_notes(decl, codes, np.flatnonzero(wrong), nomenclature)
     situations = _situations(decl["date_situation"], codes, groups)
@@ -208,11 +215,9 @@ def _chorus_only_rows(undeclared: pd.DataFrame, overdrawn: set[str]) -> list[dic
     EJs from one grouping of their movements by imputation × EJ."""
     if undeclared.empty:
         return []
-    grouped = undeclared.groupby(["in_dispositif", "ej"], sort=True)
-    keys = [(bool(d), str(ej)) for d, ej in grouped.size().index]
+    index, codes, ae_c, cp_c = _amounts_by(undeclared, ["in_dispositif", "ej"])
+    keys = [(bool(d), str(ej)) for d, ej in index]
     groups = len(keys)
-    codes = ngroup_codes(grouped.ngroup())
-    ae_c, cp_c = group_sums(codes, groups, undeclared["ae"]), group_sums(codes, groups, undeclared["cp"])
     imputations = _imputations_by_group(undeclared, codes, groups)
     # The first fournisseur named in the order of the restitutions' lines.
     by_line = undeclared.sort_values(["source", "line"]).index.to_numpy()
