@@ -266,6 +266,13 @@ def cmd_envois(run: str | None, outputs: Path | None) -> int:
 
 
 def cmd_check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
+    from ftap_pipeline.lean_imports import without_optional_backends
+
+    with without_optional_backends():
+        return _check(files, referentiel, fmt)
+
+
+def _check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
     from ftap_pipeline.check import check_files, render_json, render_table
     from ftap_pipeline.contract.errors import InputError
 
