@@ -25,9 +25,9 @@ from ftap_pipeline.core.normalise import unreadable_return
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.io import intake
 from ftap_pipeline.io.chorus_reader import read_chorus_files
-from ftap_pipeline.io.delivery import DeliveryOutcome, deliver
+from ftap_pipeline.io.delivery import DeliveryOutcome, deliver, write_copies
 from ftap_pipeline.io.referentiel_reader import read_referentiel
-from ftap_pipeline.io.report_writer import archive_previous, write_report
+from ftap_pipeline.io.report_writer import publish_report
 from ftap_pipeline.io.run_lock import outputs_lock
 from ftap_pipeline.settings import SmtpSettings
 
@@ -121,14 +121,18 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
 
 
 def publish(built: Built, ingested: Ingested, config: RunConfig, execution: Mapping[str, str] | None = None) -> Path:
-    """Write every output of the report, each atomically, and the manifest last (with the orchestrator's
-    identifiers of the run, when there is one)."""
-    archived = archive_previous(config.out_dir)
-    if archived is not None:
-        log.warning("Le rapport %s déjà présent est remplacé ; l'ancien est conservé dans %s.", config.scope.label,
-                    archived.resolve())
+    """Write every output of the report and the `.eml` copies of its messages into a staging folder, the manifest
+    last (with the orchestrator's identifiers of the run, when there is one), then swap it in whole: a reader
+    sees the previous report or this one, never a mix, and no message goes out before it is published."""
     log.info("Écriture des classeurs dans %s…", config.out_dir.resolve())
-    return write_report(built.report, config.out_dir, (*ingested.durations, *built.durations), execution)
+    report = built.report
+    published = publish_report(report, config.outputs, (*ingested.durations, *built.durations), execution,
+                               also=lambda staging: write_copies(report.courriers, staging, config.out_dir,
+                                                                 config.scope.label, config.mailing.smtp))
+    if published.archived is not None:
+        log.warning("Le rapport %s déjà présent est remplacé ; l'ancien est conservé dans %s.", config.scope.label,
+                    published.archived.resolve())
+    return published.workbook
 
 
 def send(built: Built, config: RunConfig) -> DeliveryOutcome:

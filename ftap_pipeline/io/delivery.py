@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from email.message import EmailMessage
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
@@ -23,6 +24,7 @@ from ftap_pipeline.io import ledger
 from ftap_pipeline.io.atomic import write_bytes
 from ftap_pipeline.io.mail_message import build_message, content_sha256
 from ftap_pipeline.io.smtp_sender import SendResult, SmtpSender
+from ftap_pipeline.io.staging import written_at
 from ftap_pipeline.settings import DEFAULT_MAX_ATTACHMENT_MB, SmtpSettings
 
 log = logging.getLogger("ftap")
@@ -128,16 +130,56 @@ class _Attachment:
     problem: str | None = None
 
 
-def _attachment(courrier: Courrier, out_dir: Path, max_mb: float) -> _Attachment:
+def _attachment(courrier: Courrier, out_dir: Path, shown_dir: Path, max_mb: float) -> _Attachment:
+    """The file read from `out_dir`; the path a message gives is in `shown_dir`, where the report is published."""
     if courrier.attachment is None:
         return _Attachment(None, None, None)
     path = out_dir / courrier.attachment
+    shown = (shown_dir / courrier.attachment).resolve()
     try:
         data = path.read_bytes()
     except OSError:
-        return _Attachment(None, path.name, None, f"pièce jointe introuvable ({path.resolve()})")
-    too_large = path.resolve() if len(data) > max_mb * MB else None
-    return _Attachment(data, path.name, too_large)
+        return _Attachment(None, path.name, None, f"pièce jointe introuvable ({shown})")
+    return _Attachment(data, path.name, shown if len(data) > max_mb * MB else None)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """One message of the plan for one recipient, with the name of its `.eml` copy."""
+
+    courrier: Courrier
+    recipient: str | None
+    message: EmailMessage
+    eml: str
+    sha: str
+    problem: str | None
+
+
+def _copies(courriers: Sequence[Courrier], out_dir: Path, shown_dir: Path, run_label: str,
+            smtp: SmtpSettings | None) -> Iterator[_Copy]:
+    """Every message of the plan, in order, dated by the report's manifest: the copy written when the report
+    is staged and the message sent once it is published are the same bytes."""
+    mail_from = smtp.mail_from if smtp is not None else DRY_RUN_FROM
+    max_mb = smtp.max_attachment_mb if smtp is not None else DEFAULT_MAX_ATTACHMENT_MB
+    when = written_at(out_dir)
+    n = 0
+    for courrier in courriers:
+        attachment = _attachment(courrier, out_dir, shown_dir, max_mb)
+        sha = content_sha256(courrier, attachment.data)
+        for recipient in _recipients(courrier, smtp):
+            n += 1
+            message = build_message(courrier, recipient, mail_from, run_label, attachment.data, attachment.name,
+                                    attachment.too_large, when)
+            yield _Copy(courrier, recipient, message, eml_name(n, courrier, recipient), sha,
+                        courrier.problem or attachment.problem)
+
+
+def write_copies(courriers: Sequence[Courrier], staging: Path, published: Path, run_label: str,
+                 smtp: SmtpSettings | None) -> None:
+    """Write the `.eml` copy of every message into the report's staging folder, so that they are published
+    with it (`published` is where it will be, for the path a message gives instead of a large attachment)."""
+    for copy in _copies(courriers, staging, published, run_label, smtp):
+        write_bytes(staging / EML_DIR / copy.eml, copy.message.as_bytes())
 
 
 class _Relay:
@@ -161,49 +203,51 @@ def deliver(courriers: Sequence[Courrier], out_dir: Path, outputs_root: Path, ru
             send: bool, resend: bool, backoff_s: float = 2.0) -> DeliveryOutcome:
     """Write `out_dir/courriels/<n>_<recipient>.eml` for every message, in plan order; when `send`, deliver each one
     not yet delivered (or each one, with `resend`) and record the verdict in `outputs_root/envois.sqlite`."""
-    mail_from = smtp.mail_from if smtp is not None else DRY_RUN_FROM
-    max_mb = smtp.max_attachment_mb if smtp is not None else DEFAULT_MAX_ATTACHMENT_MB
     ledger_file = ledger.ledger_path(outputs_root)
     eml_dir = out_dir / EML_DIR
     written: set[Path] = set()
     outcomes: list[MessageOutcome] = []
     relay = _Relay(smtp, backoff_s) if smtp is not None and send else None
-    n = 0
     try:
-        for courrier in courriers:
-            attachment = _attachment(courrier, out_dir, max_mb)
-            problem = courrier.problem or attachment.problem
-            sha = content_sha256(courrier, attachment.data)
-            for recipient in _recipients(courrier, smtp):
-                n += 1
-                message = build_message(courrier, recipient, mail_from, run_label, attachment.data, attachment.name,
-                                        attachment.too_large)
-                eml = eml_dir / eml_name(n, courrier, recipient)
-                write_bytes(eml, message.as_bytes())
-                written.add(eml)
-                done = MessageOutcome(courrier.about, recipient, courrier.subject, DeliveryState.EML_ONLY,
-                                      eml=f"{EML_DIR}/{eml.name}")
-                if problem is not None:
-                    done = _with(done, DeliveryState.NOT_SENDABLE, problem)
-                elif relay is not None and recipient is not None:
-                    if not resend and ledger.is_delivered(ledger_file, run_label, recipient, sha):
-                        done = _with(done, DeliveryState.ALREADY_SENT)
-                    else:
-                        sender = relay.sender()
-                        result = SendResult(False, f"non tenté, le relais étant injoignable ({sender.unreachable})") \
-                            if sender.unreachable else sender.send(message, recipient)
-                        ledger.record(ledger_file, run_label, str(courrier.kind), recipient, courrier.subject, sha,
-                                      str(message["Message-ID"]), ledger.SENT if result.delivered else ledger.FAILED,
-                                      result.reply)
-                        done = _with(done, DeliveryState.SENT) if result.delivered else \
-                            _with(done, DeliveryState.FAILED, result.reply)
-                _log(done)
-                outcomes.append(done)
+        for copy in _copies(courriers, out_dir, out_dir, run_label, smtp):
+            courrier, recipient, message = copy.courrier, copy.recipient, copy.message
+            eml = eml_dir / copy.eml
+            _write_copy(eml, message.as_bytes())
+            written.add(eml)
+            done = MessageOutcome(courrier.about, recipient, courrier.subject, DeliveryState.EML_ONLY,
+                                  eml=f"{EML_DIR}/{eml.name}")
+            if copy.problem is not None:
+                done = _with(done, DeliveryState.NOT_SENDABLE, copy.problem)
+            elif relay is not None and recipient is not None:
+                if not resend and ledger.is_delivered(ledger_file, run_label, recipient, copy.sha):
+                    done = _with(done, DeliveryState.ALREADY_SENT)
+                else:
+                    sender = relay.sender()
+                    result = SendResult(False, f"non tenté, le relais étant injoignable ({sender.unreachable})") \
+                        if sender.unreachable else sender.send(message, recipient)
+                    ledger.record(ledger_file, run_label, str(courrier.kind), recipient, courrier.subject, copy.sha,
+                                  str(message["Message-ID"]), ledger.SENT if result.delivered else ledger.FAILED,
+                                  result.reply)
+                    done = _with(done, DeliveryState.SENT) if result.delivered else \
+                        _with(done, DeliveryState.FAILED, result.reply)
+            _log(done)
+            outcomes.append(done)
     finally:
         if relay is not None:
             relay.close()
     _remove_stale(eml_dir, written)
     return DeliveryOutcome(tuple(outcomes))
+
+
+def _write_copy(eml: Path, data: bytes) -> None:
+    """A copy already published with the report (the same bytes) is left as it is: the published folder is not
+    written again after its swap."""
+    try:
+        if eml.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    write_bytes(eml, data)
 
 
 def _with(outcome: MessageOutcome, state: DeliveryState, detail: str = "") -> MessageOutcome:
@@ -226,4 +270,5 @@ def _remove_stale(eml_dir: Path, written: set[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-__all__ = ["EML_DIR", "DeliveryOutcome", "DeliveryState", "MessageOutcome", "deliver", "eml_name"]
+__all__ = ["EML_DIR", "DeliveryOutcome", "DeliveryState", "MessageOutcome", "deliver", "eml_name",
+           "write_copies"]

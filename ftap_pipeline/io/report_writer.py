@@ -1,47 +1,73 @@
-"""Write an assembled report into its output folder: workbooks, CSV exports, then the manifest."""
+"""Write an assembled report and publish it whole: every file into a staging folder, then one swap.
+
+A reader of `outputs/<rapport>/` sees the previous report or the new one, never the new workbook beside
+the previous manifest; the report a rerun replaces goes to `outputs/archives/<rapport>/<AAAAMMJJ-HHMMSS>/`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from ftap_pipeline.core.assemble import EXPORTS_DIR, Report
-from ftap_pipeline.core.feedback import FEEDBACK_DIR
+from ftap_pipeline.core.assemble import Report
 from ftap_pipeline.io.atomic import write_text
 from ftap_pipeline.io.csv_writer import write_csv
 from ftap_pipeline.io.excel_writer import write_workbook
+from ftap_pipeline.io.staging import IDENTITY, discard, free_name, staging_dir, swap_in
+from ftap_pipeline.io.write_errors import writing_into
 
-MANIFEST = "manifest.json"
+MANIFEST = IDENTITY
 #: Where a rerun puts the report it replaces: `outputs/archives/<rapport>/<AAAAMMJJ-HHMMSS>/`.
 ARCHIVES_DIR = "archives"
 
 
-def archive_previous(out: Path) -> Path | None:
-    """Move the report a rerun replaces out of the way, whole, into the archives; return where it went.
+@dataclass(frozen=True)
+class Published:
+    """The consolidated workbook's path in the published folder, and where the replaced report went."""
+
+    workbook: Path
+    archived: Path | None
+
+
+def archive_destination(out: Path) -> Path:
+    """Where the report in `out` goes when a rerun replaces it, named by when its manifest was written.
 
     A rerun must not silently destroy the report the secretariat may already have read: the previous set
-    (workbook, feedback, exports, messages, manifest) is kept as it was, named by when it was written."""
+    (workbook, feedback, exports, messages, manifest) is kept as it was."""
     manifest = out / MANIFEST
-    if not manifest.is_file():
-        return None
-    written = dt.datetime.fromtimestamp(manifest.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-    dest = out.parent / ARCHIVES_DIR / out.name / written
-    n = 1
-    while dest.exists():
-        n += 1
-        dest = dest.with_name(f"{written}-{n}")
+    stamp = (manifest if manifest.is_file() else out).stat().st_mtime
+    dest = free_name(out.parent / ARCHIVES_DIR / out.name / dt.datetime.fromtimestamp(stamp).strftime("%Y%m%d-%H%M%S"))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(out, dest)
     return dest
+
+
+def publish_report(report: Report, outputs: Path, durations: Sequence[tuple[str, float]],
+                   execution: Mapping[str, str] | None = None,
+                   also: Callable[[Path], object] = lambda _staging: None) -> Published:
+    """Write the report into a staging folder, then `also(staging)` (the messages' copies), then swap it in.
+
+    A refusal of the system to write (disk full, read-only, permission) raises `OutputsUnwritableError`, in
+    French, with the previous report untouched and the staging folder removed."""
+    out = outputs / report.scope.label
+    with writing_into(outputs):
+        staging = staging_dir(outputs, report.scope.label)
+        try:
+            write_report(report, staging, durations, execution)
+            also(staging)
+        except BaseException:
+            discard(staging)
+            raise
+        archived = swap_in(staging, out, archive_destination)
+    return Published(out / report.workbook_path, archived)
 
 
 def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float]],
                  execution: Mapping[str, str] | None = None) -> Path:
-    """Write every file of the report, each atomically; return the consolidated workbook's path.
+    """Write every file of the report into the empty folder `out`; return the consolidated workbook's path.
 
     The manifest comes last, with the durations of the run's steps, the list of what was written and, for a
     run of the orchestrator, its identifiers (`execution`: the flow run's id, the deployment)."""
@@ -51,8 +77,6 @@ def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float
         write_workbook(feedback.workbook, out / feedback.path)
     for path, table in report.exports:
         write_csv(table, out / path)
-    written = {out / p for p in report.paths}
-    _remove_stale(out, written)
     manifest = report.manifest.as_json()
     manifest["durees_s"] = {k: round(v, 3) for k, v in (*durations, ("ecriture", time.perf_counter() - t0))}
     manifest["sorties"] = sorted(report.paths)
@@ -60,12 +84,3 @@ def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float
         manifest["execution"] = dict(execution)
     write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n")
     return out / report.workbook_path
-
-
-def _remove_stale(out: Path, written: set[Path]) -> None:
-    """A rerun replaces the previous outputs of the same period: a porteur whose anomalies were corrected
-    must not keep an old feedback workbook beside the new report."""
-    for folder, pattern in ((FEEDBACK_DIR, "*.xlsx"), (EXPORTS_DIR, "*.csv")):
-        for path in (out / folder).glob(pattern):
-            if path not in written:
-                path.unlink()

@@ -2,13 +2,19 @@
 
 The lock is an OS lock on `outputs/.ftap.lock`, held for the whole run. The OS releases it when the process
 ends, however it ends, so a killed run never leaves a stale lock behind; the file itself only says who
-holds it, for the message the second run gives.
+holds it, for the message the second run gives. Once the lock is held, what a killed run left (staging
+folders, temporary files) is put right, before any work (`staging.sweep`).
+
+The lock is taken with `flock`, on an open file description of its own: a second run in the same process is
+refused too, and a file removed and created again by someone else would not be the locked one (the lock file
+is never removed by the pipeline).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import socket
 import sys
@@ -16,7 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from ftap_pipeline.io.staging import sweep
+from ftap_pipeline.io.write_errors import writing_into
+
 LOCK_FILE = ".ftap.lock"
+log = logging.getLogger("ftap")
 
 
 class RunLockedError(RuntimeError):
@@ -50,19 +60,23 @@ def _try_lock(handle: IO[str]) -> bool:
 def outputs_lock(outputs: Path, what: str) -> Iterator[None]:
     """Hold the outputs folder for the block; raise `RunLockedError` at once if another run holds it.
 
-    `what` says what this run is (`rapport 2025-T2`), for the message a second run would give."""
-    outputs.mkdir(parents=True, exist_ok=True)
-    path = outputs / LOCK_FILE
-    handle = path.open("a+", encoding="utf-8")
+    `what` says what this run is (`rapport 2025-T2`), for the message a second run would give. A folder the
+    system refuses to write (read-only, permission, disk full) raises `OutputsUnwritableError`, in French."""
+    with writing_into(outputs):
+        outputs.mkdir(parents=True, exist_ok=True)
+        handle = (outputs / LOCK_FILE).open("a+", encoding="utf-8")
     try:
         if not _try_lock(handle):
             handle.seek(0)
             raise RunLockedError(outputs.resolve(), handle.read().strip())
-        handle.seek(0)
-        handle.truncate()
-        started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        handle.write(f"{what}, processus {os.getpid()} sur {socket.gethostname()}, depuis {started}\n")
-        handle.flush()
+        with writing_into(outputs):
+            handle.seek(0)
+            handle.truncate()
+            started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+            handle.write(f"{what}, processus {os.getpid()} sur {socket.gethostname()}, depuis {started}\n")
+            handle.flush()
+            for done in sweep(outputs):
+                log.warning("Reprise après un traitement interrompu : %s.", done)
         yield
     finally:
         handle.close()
