@@ -4,6 +4,10 @@ Workers are started with `start_method()`: `fork` on Linux, where it is the chea
 (Windows has nothing else, and macOS's system libraries are not fork-safe). Under `spawn` a worker is a
 fresh interpreter that imports what it runs: the function must be defined at module level, its argument
 and result picklable, and it must not count on state set up in the parent after start-up.
+
+A daemonic process (a Dask worker, for one) may not start `multiprocessing` children: there each reading
+process is a plain subprocess, `python -m ftap_pipeline.io.isolated_worker`, under the same limits. It
+imports what it runs by name, like a spawned worker, so the same rules hold.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import pickle
+import queue
+import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 T = TypeVar("T")
 
@@ -29,6 +37,10 @@ FILE_CPU_S = 60
 WORKER_MEMORY_BYTES = 4 << 30
 #: Forces the workers' start method (`fork`, `spawn` or `forkserver`), e.g. to test under Windows' method.
 START_METHOD_ENV = "FTAP_START_METHOD"
+#: The module a daemonic process runs as its reading subprocess.
+WORKER_MODULE = "ftap_pipeline.io.isolated_worker"
+#: Seconds a reading subprocess may take to start (an interpreter, and the parser's imports).
+STARTUP_TIMEOUT_S = 120
 
 
 def start_method() -> str:
@@ -55,7 +67,12 @@ def map_isolated(fn: Callable[[Path], T], paths: Sequence[Path], on_crash: Calla
     are suspects in order: the first few are retried alone, each in its own process, and the rest go to a
     new pool. Under `spawn` a process costs a fresh interpreter, so retrying every unfinished file alone
     would cost seconds per hundred files.
+
+    In a daemonic process, which may not have `multiprocessing` children, the files go to subprocesses
+    instead (`in_subprocesses`).
     """
+    if multiprocessing.current_process().daemon:
+        return in_subprocesses(fn, paths, on_crash, workers=workers)
     ctx = multiprocessing.get_context(start_method())
     results: dict[int, T] = {}
     todo = list(range(len(paths)))
@@ -94,12 +111,15 @@ def _pooled(fn: Callable[[Path], T], paths: Sequence[Path], todo: Sequence[int],
 def _apply(fn: Callable[[Path], T], paths: Sequence[Path], cpu_seconds: int = FILE_CPU_S) -> list[T]:
     """The body of one task: `fn` on each file of a chunk, each within its processor time (module level, so
     `spawn` workers can import it)."""
+    return list(apply_each(fn, paths, cpu_seconds))
+
+
+def apply_each(fn: Callable[[Path], T], paths: Sequence[Path], cpu_seconds: int = FILE_CPU_S) -> Iterator[T]:
+    """`fn` on each file, one at a time, in a process capped in memory, each file within its processor time."""
     limit_memory()
-    out = []
     for p in paths:
         limit_cpu(cpu_seconds)
-        out.append(fn(p))
-    return out
+        yield fn(p)
 
 
 def limit_memory(most: int = WORKER_MEMORY_BYTES) -> None:
@@ -170,3 +190,105 @@ def _run_alone(fn: Callable[[Path], T], path: Path, sender: Connection, cpu_seco
         outcome = (False, exc)
     sender.send(outcome)
     sender.close()
+
+
+# --- in a daemonic process: plain subprocesses --------------------------------------------------------------
+
+
+def in_subprocesses(fn: Callable[[Path], T], paths: Sequence[Path], on_crash: Callable[[Path], T], *,
+                    workers: int = 2) -> list[T]:
+    """`map_isolated` without `multiprocessing`, which a daemonic process may not use: the files in `workers`
+    runs of consecutive files, each read by a subprocess that sends back each file's result as soon as it has it.
+
+    A subprocess reads its files one after the other, so when it dies (a crash, its processor or memory
+    limit) or has not answered for `ALONE_TIMEOUT_S`, the file it was reading is known: that file is tried
+    again in a subprocess of its own and gets `on_crash(path)` if it fails there too, and the files after it go
+    to a new subprocess. Chunks are not needed: a subprocess answers through its own pipe, file by file. A bug
+    (an exception `fn` raised) is raised here."""
+    if not paths:
+        return []
+    size = -(-len(paths) // max(1, min(workers, len(paths))))
+    runs = [paths[k:k + size] for k in range(0, len(paths), size)]
+    with cf.ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        futures = [pool.submit(_read_run, fn, run, on_crash) for run in runs]
+        return [value for fut in futures for value in fut.result()]
+
+
+def _read_run(fn: Callable[[Path], T], paths: Sequence[Path], on_crash: Callable[[Path], T]) -> list[T]:
+    """The results of a run of files, the file that stopped a subprocess retried alone, then reported."""
+    out: list[T] = []
+    while len(out) < len(paths):
+        out += _streamed(fn, paths[len(out):])
+        if len(out) < len(paths):
+            culprit = paths[len(out)]
+            alone = _streamed(fn, [culprit])
+            out.append(alone[0] if alone else on_crash(culprit))
+    return out
+
+
+def _streamed(fn: Callable[[Path], T], paths: Sequence[Path]) -> list[T]:
+    """What one reading subprocess sends back for `paths`, in order, until it ends, dies or stops answering
+    (it is then killed)."""
+    process = subprocess.Popen([sys.executable, "-m", WORKER_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               env=_worker_environment())
+    stdin, stdout = process.stdin, process.stdout
+    if stdin is None or stdout is None:  # never: both are pipes
+        raise RuntimeError("reading subprocess without pipes")
+    answers: queue.Queue[tuple[str, object]] = queue.Queue()
+    reader = threading.Thread(target=_receive, args=(stdout, answers), daemon=True)
+    reader.start()
+    out: list[T] = []
+    try:
+        _send_job(stdin, fn, paths)
+        timeout = STARTUP_TIMEOUT_S
+        while len(out) < len(paths):
+            try:
+                kind, value = answers.get(timeout=timeout)
+            except queue.Empty:
+                break  # hung on paths[len(out)]
+            if kind == "error" and isinstance(value, BaseException):
+                raise value
+            if kind == "end":
+                break  # died on paths[len(out)]
+            if kind == "value":
+                out.append(value)  # type: ignore[arg-type]  # what `fn` returned, pickled back
+            timeout = ALONE_TIMEOUT_S
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        reader.join()
+        stdout.close()
+    return out
+
+
+def _send_job(stdin: IO[bytes], fn: Callable[[Path], T], paths: Sequence[Path]) -> None:
+    """Give a reading subprocess this process's import path, then its job; a subprocess already dead is
+    seen by the reader of its answers."""
+    try:
+        pickle.dump(list(sys.path), stdin)
+        pickle.dump((fn, list(paths), FILE_CPU_S), stdin)
+        stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def _receive(stdout: IO[bytes], answers: queue.Queue[tuple[str, object]]) -> None:
+    """Queue every answer of a subprocess, then `end` once it has closed its output (or died in the middle
+    of an answer)."""
+    try:
+        while True:
+            answers.put(pickle.load(stdout))
+    except (EOFError, OSError, pickle.UnpicklingError):
+        pass
+    answers.put(("end", None))
+
+
+def _worker_environment() -> dict[str, str]:
+    """The environment of a reading subprocess: this one's, and where to import the package from when it is
+    not installed (a source checkout); the subprocess then takes this process's whole import path."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    if Path(root).name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
