@@ -6,6 +6,7 @@ Read and validated by `ftap_pipeline.io.referentiel_reader`; the core only sees 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Final
@@ -53,7 +54,14 @@ def normalise_code(code: object) -> str:
     """
     if code is None:
         return ""
-    s = str(code).strip()
+    return _normalise_text(str(code))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalise_text(text: str) -> str:
+    """`normalise_code` of a text, remembered: a run folds the same few codes on every line of every return
+    and of every Chorus extract (half a million calls for a thousand returns)."""
+    s = text.strip()
     if s in ("", "#"):
         return ""
     s = _CODE_PREFIX.sub("", s)

@@ -15,6 +15,7 @@ from ftap_pipeline.contract.model import ChorusRestitution
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core import report as rpt
 from ftap_pipeline.core.assess import Assessment
+from ftap_pipeline.core.chorus import AllMovements, all_movements
 from ftap_pipeline.core.courriels import Courrier, plan_courriers
 from ftap_pipeline.core.evolutions import evolutions_table
 from ftap_pipeline.core.feedback import Feedback, feedback_workbooks, porteur_key
@@ -51,9 +52,10 @@ class Report:
 def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[ChorusRestitution],
              scope: ReportScope, versions: Mapping[str, str]) -> Report:
     """Reconcile and lay out every output. `versions` are the software versions the manifest records."""
-    figures = compute_figures(assessment, referentiel, chorus, scope)
+    movements = all_movements(list(chorus), referentiel) if any(c.layout for c in chorus) else None
+    figures = compute_figures(assessment, referentiel, chorus, scope, movements)
     manifest = manifest_of(assessment.records, assessment.later, chorus, referentiel, scope, versions)
-    workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes_since_previous(figures, chorus))
+    workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes_since_previous(figures, chorus, movements))
     exports = tuple((f"{EXPORTS_DIR}/{t.csv}", t) for t in workbook.tables() if t.csv)
     workbook_path = f"FTAP_suivi_{scope.label}.xlsx"
     feedback = feedback_workbooks(figures)
@@ -62,7 +64,8 @@ def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[
                   facts=synthese_facts(figures))
 
 
-def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]) -> pd.DataFrame | None:
+def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution],
+                           movements: AllMovements | None = None) -> pd.DataFrame | None:
     """`Évolutions`: the same assessment and figures at the previous cut-off, compared with these.
 
     None when there is nothing to compare with: the first committee, or no return dated by the previous
@@ -74,7 +77,7 @@ def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]
     before = figures.assessment.as_of(previous_scope.cutoff)
     if not before.records:
         return None
-    return evolutions_table(figures, compute_figures(before, referentiel, chorus, previous_scope))
+    return evolutions_table(figures, compute_figures(before, referentiel, chorus, previous_scope, movements))
 
 
 __all__ = ["Courrier", "Feedback", "Report", "assemble", "porteur_key"]

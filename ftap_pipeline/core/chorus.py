@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+import numpy as np
 import pandas as pd
 from pandera.typing import DataFrame
 
@@ -62,10 +63,33 @@ class _Line:
         return "" if text == "#" else text
 
 
+@dataclass(frozen=True)
+class AllMovements:
+    """Every programme-0349 movement of the restitutions, whatever the cut-off, sorted by file and line, with
+    the findings of reading them: a run needs them at two cut-offs (`Évolutions`), and they are read once."""
+
+    frame: pd.DataFrame
+    findings: tuple[Finding, ...]
+
+    def up_to(self, cutoff: dt.date) -> DataFrame[ChorusMovementsSchema]:
+        """The movements up to the cut-off, validated."""
+        after = [_after_cutoff(date, annee, cutoff) for date, annee in zip(self.frame["date"], self.frame["annee"],
+                                                                            strict=True)]
+        kept = self.frame[~np.asarray(after, dtype=bool)].reset_index(drop=True)
+        return ChorusMovementsSchema.validate(kept, lazy=True)
+
+
 def normalise_movements(
     reads: list[ChorusRestitution], referentiel: Referentiel, cutoff: dt.date
 ) -> tuple[DataFrame[ChorusMovementsSchema], list[Finding]]:
     """One row per programme-0349 movement up to the cut-off, identical movements of overlapping extracts once."""
+    movements = all_movements(reads, referentiel)
+    return movements.up_to(cutoff), list(movements.findings)
+
+
+def all_movements(reads: list[ChorusRestitution], referentiel: Referentiel) -> AllMovements:
+    """Every movement of the reads, identical movements of overlapping extracts once, and every line that
+    could not be read, as a finding."""
     findings: list[Finding] = []
     records: list[dict[str, Any]] = []
     first_source: dict[tuple[Any, ...], str] = {}
@@ -98,8 +122,7 @@ def normalise_movements(
     for (first, file, sha256), count in sorted(overlaps.items()):
         findings.append(finding("chorus-duplicate-movement", {"nombre": count, "fichier": file, "premier": first},
                                 file=file, sha256=sha256))
-    kept = [r for r in records if not _after_cutoff(r, cutoff)]
-    return ChorusMovementsSchema.validate(_frame(kept), lazy=True), findings
+    return AllMovements(_frame(records), tuple(findings))
 
 
 def _movement(line: _Line, layout: ChorusLayout, referentiel: Referentiel) -> dict[str, Any] | None:
@@ -193,11 +216,11 @@ def _number_text(text: str) -> str:
     return str(int(text)) if text.isdigit() else text
 
 
-def _after_cutoff(record: dict[str, Any], cutoff: dt.date) -> bool:
+def _after_cutoff(date: dt.date | None, annee: Any, cutoff: dt.date) -> bool:
     """Dated movements after the cut-off; a movement known only by its exercice, when that year is later."""
-    if record["date"] is not None:
-        return bool(record["date"] > cutoff)
-    return record["annee"] is not None and record["annee"] > cutoff.year
+    if isinstance(date, dt.date):
+        return date > cutoff
+    return annee is not None and annee is not pd.NA and bool(annee > cutoff.year)
 
 
 def _unreadable(line: _Line, exc: InputError) -> Finding:
@@ -225,4 +248,4 @@ def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.sort_values(["source", "line"], kind="stable").reset_index(drop=True)
 
 
-__all__ = ["normalise_movements"]
+__all__ = ["AllMovements", "all_movements", "normalise_movements"]

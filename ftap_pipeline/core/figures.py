@@ -16,7 +16,7 @@ from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.model import ChorusRestitution, ReturnRecord
 from ftap_pipeline.contract.referentiel import P_TOLERANCE, Referentiel
 from ftap_pipeline.core.assess import Assessment
-from ftap_pipeline.core.chorus import normalise_movements
+from ftap_pipeline.core.chorus import AllMovements, all_movements
 from ftap_pipeline.core.criteria import kept_by_file
 from ftap_pipeline.core.economies import economies_table
 from ftap_pipeline.core.indicateurs import indicateurs_table
@@ -99,8 +99,10 @@ class Figures:
 
 
 def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[ChorusRestitution],
-                    scope: ReportScope) -> Figures:
-    """Select the standing returns, find the missing ones, and reconcile AE/CP three ways."""
+                    scope: ReportScope, movements: AllMovements | None = None) -> Figures:
+    """Select the standing returns, find the missing ones, and reconcile AE/CP three ways.
+
+    `movements` are the restitutions' movements when the caller has them already (`all_movements`)."""
     cutoff = scope.cutoff
     standing = standing_returns(assessment.records, cutoff)
     parsed = {p.file: p for p in assessment.parsed}
@@ -111,10 +113,11 @@ def compute_figures(assessment: Assessment, referentiel: Referentiel, chorus: Se
     figures: ChorusFigures | None = None
     totals: pd.DataFrame | None = None
     if any(c.layout for c in chorus):
-        movements, more = normalise_movements(list(chorus), referentiel, cutoff)
-        rapprochement, reconciled = reconcile_ejs(declared, movements, referentiel, referentiel.parameter(P_TOLERANCE))
-        chorus_findings += more + reconciled
-        totals = chorus_totals(movements, declared)
+        every = movements if movements is not None else all_movements(list(chorus), referentiel)
+        up_to = every.up_to(cutoff)
+        rapprochement, reconciled = reconcile_ejs(declared, up_to, referentiel, referentiel.parameter(P_TOLERANCE))
+        chorus_findings += [*every.findings, *reconciled]
+        totals = chorus_totals(up_to, declared)
         figures = ChorusFigures(rapprochement, _undated(totals))
     if scope.committee and cutoff not in committee_dates(referentiel):
         chorus_findings.append(finding("committee-date-unknown", {"date": f"{cutoff:%d/%m/%Y}"}))
