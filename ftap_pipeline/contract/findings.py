@@ -60,6 +60,11 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "inbox-entry-refused": "« {fichier} » n'est pas lu : {motif}.",
     "file-unsupported": "Les fichiers « {extension} » ne sont pas acceptés (formats acceptés : .xlsx, .xlsm, .ods, .xls).",
     "file-too-large": "{motif}",
+    "file-suspicious": "{motif}",
+    "too-many-lines": "La feuille « {feuille} » compte {lignes} lignes, au-delà des {plafond} lignes admises par "
+                      "remontée : la remontée n'est pas contrôlée.",
+    "findings-not-listed": "{nombre} autres anomalies de cette remontée ne sont pas listées : seules les {plafond} "
+                           "premières le sont.",
     "missing-sheet": "La feuille « {feuille} » est absente du classeur.",
     "missing-optional-sheet": "La feuille « {feuille} » est absente du classeur.",
     "missing-column": "{motif}",
@@ -160,6 +165,13 @@ RULES: Final[dict[str, Rule]] = {
            "Utilisez le modèle de remontée et enregistrez-le au format .xlsx, .xlsm, .ods ou .xls."),
         _r("file-too-large", B, RET, "Fichier trop volumineux",
            "Vérifiez que le fichier ne contient que la remontée (pas d'images ni de données annexes) et renvoyez-le."),
+        _r("file-suspicious", B, RET, "Fichier au contenu suspect, refusé",
+           "Rouvrez le fichier dans Excel ou LibreOffice, enregistrez-le sous un nouveau nom au format .xlsx et "
+           "renvoyez-le ; si vous ne l'avez pas préparé vous-même, signalez-le à la DITP."),
+        _r("too-many-lines", B, RET, "Remontée trop longue",
+           "Vérifiez que la feuille ne contient que les lignes de la remontée (pas d'extraction complète ni de lignes "
+           "copiées en trop) ; si le projet compte vraiment autant de lignes, demandez à la DITP de relever le "
+           "plafond « Lignes max. par remontée »."),
         # --- structure
         _r("missing-sheet", B, RET, "Feuille obligatoire absente",
            "Repartez du modèle de remontée (commande « ftap template ») : il contient toutes les feuilles attendues."),
@@ -192,6 +204,9 @@ RULES: Final[dict[str, Rule]] = {
            "La date de situation doit tomber dans le trimestre déclaré : corrigez l'une ou l'autre."),
         _r("ambiguous-version", B, RET, "Deux remontées de même version et de contenu différent",
            "Indiquez laquelle fait foi en renvoyant la bonne avec un numéro de version supérieur."),
+        _r("findings-not-listed", I, NONE, "Anomalies non listées",
+           "Corrigez d'abord les anomalies listées, qui se répètent souvent, puis renvoyez la remontée : les suivantes "
+           "apparaîtront au prochain contrôle."),
         _r("superseded-return", I, NONE, "Remontée remplacée",
            "Aucune action nécessaire : une version plus récente de la remontée fait foi."),
         _r("invalid-project-field", A, NONE, "Champ de la fiche projet absent ou invalide",

@@ -1,9 +1,12 @@
 """Read any accepted workbook into plain rows of cell values, with python-calamine.
 
 Calamine reads cached values and never runs macros. Two things it cannot tell apart from an empty
-cell are looked up in the file itself: error cells (`#REF!`…) in OOXML and ODS workbooks, and formulas
-that were saved without a cached value in OOXML ones. They come back as `CellFlag`s so the validator can
-refuse them. (In a legacy `.xls`, calamine reads an error cell as empty and nothing looks further.)
+cell (it gives an error cell as `""`) are looked up in the same bytes: error cells (`#REF!`…) in OOXML,
+ODS and `.xls` workbooks (in the last, from the BIFF cell records), and formulas that were saved without
+a cached value in OOXML ones. They come back as `CellFlag`s so the validator can refuse them.
+
+Before calamine sees a byte, `contract.preflight` judges the container (sizes, ratios, entry names, local
+headers against the central directory) and each sheet's size: a file too large is refused whole, never cut.
 
 Parsing runs in worker processes (see `read_isolated`): a hostile file may abort a native reader,
 and must take down only its worker, never the run.
@@ -14,15 +17,18 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 __all__ = ["CellFlag", "RawSheet", "RawWorkbook", "a1", "a1_to_index", "column_letter", "read_isolated",
            "read_workbook", "sniff"]
 
+from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml import ElementTree as SafeET
 
 from ftap_pipeline.contract import preflight
@@ -45,21 +51,34 @@ _ENCRYPTED_STREAM: Final = "EncryptedPackage".encode("utf-16-le")
 
 def sniff(path: Path, data: bytes | None = None) -> None:
     """Refuse, before parsing, what is not an accepted workbook (see `contract.preflight`)."""
-    if data is None:
-        data = path.read_bytes()
+    package = _preflight(path, path.read_bytes() if data is None else data)
+    if package is not None:
+        package.close()
+
+
+def _preflight(path: Path, data: bytes) -> zipfile.ZipFile | None:
+    """The checks of `contract.preflight` on the file's bytes, before any XML is parsed; a zip package comes
+    back open, for the scans that follow (one opening of the archive for the whole read)."""
     container = preflight.check_workbook_head(path.suffix, len(data), data[:preflight.HEAD_BYTES])
     if container is preflight.Container.OLE:
         # An OOXML workbook saved with a password is an OLE container holding an encrypted package.
         encrypted = path.suffix.lower() != ".xls" and _ENCRYPTED_STREAM in data
         preflight.check_ole(path.suffix, encrypted)
-        return
+        preflight.check_ole_header(data)
+        return None
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            entries = zf.infolist()
-    except zipfile.BadZipFile as exc:
+        package = zipfile.ZipFile(io.BytesIO(data))
+        entries = package.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise InputError("file-unreadable", {"motif": "Le fichier est endommagé (archive illisible)."}) from exc
-    preflight.check_package_kind(path.suffix, {i.filename for i in entries})
-    preflight.check_package(sum(i.file_size for i in entries))
+    try:
+        preflight.check_package_kind(path.suffix, {i.filename for i in entries})
+        preflight.check_zip([preflight.ZipEntry(i.orig_filename, i.header_offset, i.compress_size, i.file_size,
+                                                i.flag_bits) for i in entries], data)
+    except InputError:
+        package.close()
+        raise
+    return package
 
 
 def read_workbook(path: Path, data: bytes | None = None) -> RawWorkbook:
@@ -67,11 +86,24 @@ def read_workbook(path: Path, data: bytes | None = None) -> RawWorkbook:
 
     `data` is the file's content when the caller has read it already: the checks, calamine and the scan of
     the XML then all work on those same bytes, and the file is read once."""
-    import python_calamine as pc
-
     if data is None:
         data = path.read_bytes()
-    sniff(path, data)
+    package = _preflight(path, data)
+    try:
+        return _read(path, data, package)
+    finally:
+        if package is not None:
+            package.close()
+
+
+def _read(path: Path, data: bytes, package: zipfile.ZipFile | None) -> RawWorkbook:
+    import python_calamine as pc
+
+    suffix = path.suffix.lower()
+    # Before calamine builds its cells: how tall each sheet's XML is, and which sheets may hide values.
+    ooxml = _ooxml_sheets(package) if package is not None and suffix in (".xlsx", ".xlsm") else None
+    if package is not None and suffix == ".ods":
+        _check_ods_size(package)
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
@@ -83,20 +115,31 @@ def read_workbook(path: Path, data: bytes | None = None) -> RawWorkbook:
         for meta in wb.sheets_metadata:
             if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet"):
                 continue
-            sheet = wb.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS)
+            try:
+                sheet = wb.get_sheet_by_name(meta.name)
+            except Exception as exc:
+                raise InputError("file-unreadable", {"motif": f"La feuille « {meta.name} » du classeur est illisible "
+                                                              f"({type(exc).__name__})."}) from exc
+            # Rows and columns from A1, as `to_python` would give them, before any Python value is built.
+            height, width = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end is not None else (0, 0)
+            preflight.check_sheet_size(meta.name, height, height * width)
+            try:
+                rows = sheet.to_python(skip_empty_area=False)
+            except Exception as exc:
+                raise InputError("file-unreadable", {"motif": f"La feuille « {meta.name} » du classeur est illisible "
+                                                              f"({type(exc).__name__})."}) from exc
             # Compare with the enum itself: its text, `SheetVisibleEnum.Hidden`, contains "Visible" too.
             visible = meta.visible == pc.SheetVisibleEnum.Visible
             sheets.append(RawSheet(meta.name, [list(r) for r in rows], visible=visible))
-    except Exception as exc:
-        raise InputError("file-unreadable", {"motif": f"Une feuille du classeur est illisible ({type(exc).__name__})."}) from exc
     finally:
         wb.close()
     raw = RawWorkbook(sheets)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        _add_ooxml_facts(data, raw)
-    elif path.suffix.lower() == ".ods":
-        _add_ods_facts(data, raw)
+    if package is not None and ooxml is not None:
+        _add_ooxml_facts(package, ooxml, raw)
+    elif package is not None and suffix == ".ods":
+        _add_ods_facts(package, raw)
+    elif suffix == ".xls":
+        _add_xls_facts(data, raw)
     for raw_sheet in raw.sheets:
         _cover_flags(raw_sheet)
     return raw
@@ -113,47 +156,113 @@ def _cover_flags(sheet: RawSheet) -> None:
     sheet.rows.extend([] for _ in range(last + 1 - len(sheet.rows)))
 
 
-def _add_ooxml_facts(data: bytes, raw: RawWorkbook) -> None:
-    """Find error cells, formulas without cached values, and the 1904 date system, in the XML itself."""
+@dataclass
+class _OoxmlSheets:
+    """What the workbook part says before calamine reads it: the date system, each sheet's part, and which
+    parts may hide values (formulas or error cells)."""
+
+    date1904: bool = False
+    #: Sheet name → its part in the package.
+    parts: dict[str, str] = field(default_factory=dict)
+    #: Parts with a formula or an error cell somewhere.
+    hiding: set[str] = field(default_factory=set)
+
+
+def _damaged(exc: BaseException) -> InputError:
+    if isinstance(exc, DefusedXmlException):
+        return InputError("file-suspicious", {"motif": "Le classeur contient des déclarations XML interdites (DTD, "
+                                                       "entités) : il n'a pas été écrit par un tableur ordinaire."})
+    return InputError("file-unreadable", {"motif": "Le fichier est endommagé (archive illisible)."})
+
+
+def _ooxml_sheets(zf: zipfile.ZipFile) -> _OoxmlSheets:
+    """Read the workbook part and its relations (small XML, through defusedxml), then stream each sheet part
+    once: its rows and cells are counted, so that a sheet too large is refused before calamine builds it,
+    and a byte search tells the sheets that may hide values (most have neither formulas nor error cells:
+    the search spares them the XML parse, 90 % of the reading time of a return).
+
+    Reading through `zipfile` bounds each part to its declared size and checks its CRC: a part that lies
+    about its size is refused here."""
+    names = set(zf.namelist())
+    out = _OoxmlSheets()
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
-            workbook = SafeET.fromstring(zf.read("xl/workbook.xml"))
-            pr = workbook.find(f"{_NS_MAIN}workbookPr")
-            if pr is not None and pr.get("date1904", "0").lower() in ("1", "true"):
-                raw.date1904 = True
-            rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels")) if "xl/_rels/workbook.xml.rels" in names \
-                else None
-            targets = {}
-            if rels is not None:
-                for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
-                    target = rel.get("Target", "")
-                    target = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-                    targets[rel.get("Id")] = target
-            by_name = {s.name: s for s in raw.sheets}
-            for sh in workbook.iter(f"{_NS_MAIN}sheet"):
-                part = targets.get(sh.get(f"{_NS_REL}id"))
-                target_sheet = by_name.get(sh.get("name", ""))
-                if part and part in names and target_sheet is not None and _may_hide_values(zf, part):
-                    target_sheet.flags = _scan_sheet_xml(zf.open(part))
-    except (KeyError, zipfile.BadZipFile, SafeET.ParseError, OSError):
-        return  # calamine read it; the extra facts are best effort
+        workbook = SafeET.fromstring(zf.read("xl/workbook.xml"))
+        pr = workbook.find(f"{_NS_MAIN}workbookPr")
+        out.date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+        rels_part = "xl/_rels/workbook.xml.rels"
+        rels = SafeET.fromstring(zf.read(rels_part)) if rels_part in names else None
+    except KeyError:
+        return out  # calamine says what is missing
+    except (SafeET.ParseError, zipfile.BadZipFile, zlib.error, EOFError, DefusedXmlException) as exc:
+        raise _damaged(exc) from exc
+    targets = {}
+    if rels is not None:
+        for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
+            target = rel.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            targets[rel.get("Id")] = target
+    for sh in workbook.iter(f"{_NS_MAIN}sheet"):
+        part = targets.get(sh.get(f"{_NS_REL}id"))
+        if part and part in names:
+            out.parts[sh.get("name", "")] = part
+    for name, part in out.parts.items():
+        try:
+            rows, cells, hiding = _survey(zf, part)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise _damaged(exc) from exc
+        preflight.check_sheet_size(name, rows, cells)
+        if hiding:
+            out.hiding.add(part)
+    return out
 
 
 #: A formula element, or an error-typed cell, with or without a namespace prefix.
 _HIDDEN_VALUES = re.compile(rb"<(?:\w+:)?f[\s>/]|\st=\"e\"")
+#: Row and cell elements written with a namespace prefix (rare: counted apart from the plain ones).
+_PREFIXED_ROW = re.compile(rb"<\w+:row[\s>/]")
+_PREFIXED_CELL = re.compile(rb"<\w+:c[\s>/]")
+_TAIL = 16
 
 
-def _may_hide_values(zf: zipfile.ZipFile, part: str) -> bool:
-    """Most sheets have neither formulas nor error cells: a byte search spares them the XML parse (90 % of
-    the reading time of a return)."""
+def _count(text: bytes) -> tuple[int, int]:
+    rows = text.count(b"<row ") + text.count(b"<row>") + len(_PREFIXED_ROW.findall(text))
+    cells = text.count(b"<c ") + text.count(b"<c>") + len(_PREFIXED_CELL.findall(text))
+    return rows, cells
+
+
+def _survey(zf: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
+    """Rows and cells of a sheet part, and whether it may hide values, from one pass over its bytes. A
+    document type declaration is refused: no spreadsheet writes one, and it is how XML entities attack."""
+    rows = cells = 0
+    hiding = False
     with zf.open(part) as stream:
         tail = b""
         for chunk in iter(lambda: stream.read(1 << 20), b""):
-            if _HIDDEN_VALUES.search(tail + chunk):
-                return True
-            tail = chunk[-16:]
-    return False
+            window = tail + chunk
+            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                raise _damaged(DTDForbidden(None, None, None))
+            # A match wholly inside the tail was counted with the previous chunk.
+            (r, c), (tr, tc) = _count(window), _count(tail)
+            rows, cells = rows + r - tr, cells + c - tc
+            hiding = hiding or _HIDDEN_VALUES.search(window) is not None
+            if rows > preflight.MAX_ROWS or cells > preflight.MAX_CELLS:
+                break
+            tail = chunk[-_TAIL:]
+    return rows, cells, hiding
+
+
+def _add_ooxml_facts(zf: zipfile.ZipFile, sheets: _OoxmlSheets, raw: RawWorkbook) -> None:
+    """Find error cells and formulas without cached values in the XML of the sheets that may hide them."""
+    raw.date1904 = sheets.date1904
+    by_name = {s.name: s for s in raw.sheets}
+    for name, part in sheets.parts.items():
+        target_sheet = by_name.get(name)
+        if target_sheet is not None and part in sheets.hiding:
+            try:
+                with zf.open(part) as stream:
+                    target_sheet.flags = _scan_sheet_xml(stream)
+            except (SafeET.ParseError, zipfile.BadZipFile, zlib.error, EOFError, DefusedXmlException) as exc:
+                raise _damaged(exc) from exc
 
 
 def _scan_sheet_xml(stream: Any) -> dict[tuple[int, int], CellFlag]:
@@ -183,13 +292,39 @@ def _scan_sheet_xml(stream: Any) -> dict[tuple[int, int], CellFlag]:
     return flags
 
 
-def _add_ods_facts(data: bytes, raw: RawWorkbook) -> None:
+def _check_ods_size(zf: zipfile.ZipFile) -> None:
+    """An ODS workbook holds all its sheets in `content.xml`: its cell elements are counted before calamine
+    reads it (a repeated cell counts once here; calamine's dimensions then judge what the repeats claim),
+    and a document type declaration is refused, as in `_survey`."""
+    cells = 0
+    try:
+        with zf.open("content.xml") as stream:
+            tail = b""
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                if b"<!DOCTYPE" in tail + chunk or b"<!ENTITY" in tail + chunk:
+                    raise _damaged(DTDForbidden(None, None, None))
+                cells += (tail + chunk).count(b"<table:table-cell") - tail.count(b"<table:table-cell")
+                if cells > preflight.MAX_CELLS:
+                    break
+                tail = chunk[-_TAIL:]
+    except KeyError:
+        return  # the kind check has refused a package without content.xml
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise _damaged(exc) from exc
+    preflight.check_sheet_size("", 0, cells)
+
+
+def _add_ods_facts(zf: zipfile.ZipFile, raw: RawWorkbook) -> None:
     """Find error cells in an ODS workbook: LibreOffice stores them as an empty string, which calamine reads."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open("content.xml") as stream:
+        with zf.open("content.xml") as stream:
             found = _scan_ods_content(stream)
-    except (KeyError, zipfile.BadZipFile, SafeET.ParseError, OSError, ValueError):
-        return  # calamine read it; the extra facts are best effort
+    except KeyError:
+        return
+    except (SafeET.ParseError, zipfile.BadZipFile, zlib.error, EOFError, OSError, DefusedXmlException) as exc:
+        raise _damaged(exc) from exc
+    except ValueError:
+        return  # a repeat count that is not a number: calamine read the sheet as it could
     for sheet in raw.sheets:
         sheet.flags = found.get(sheet.name, {})
 
@@ -234,6 +369,123 @@ def _flag_area(flags: dict[tuple[int, int], CellFlag], rows: range, cols: range,
             if len(flags) >= MAX_ROWS:
                 return
             flags[(i, j)] = flag
+
+
+# --- .xls: error cells from the BIFF records ------------------------------------------------------
+
+#: BIFF error codes (MS-XLS 2.5.97), as Excel shows them.
+_BIFF_ERRORS: Final = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?",
+                       0x24: "#NUM!", 0x2A: "#N/A", 0x2B: "#GETTING_DATA"}
+_FREE_SECTOR: Final = 0xFFFFFFFA  # at or above: end of chain, free, FAT or DIFAT sector
+
+
+def _add_xls_facts(data: bytes, raw: RawWorkbook) -> None:
+    """Find error cells in a `.xls`: calamine reads them as empty, so that a line of `#REF!` would vanish
+    from the count. They are taken from the same bytes, in the `Workbook` stream's cell records."""
+    try:
+        stream = _ole_stream(data, ("Workbook", "Book"))
+        found = _biff_errors(stream) if stream else {}
+    except (struct.error, IndexError, ValueError, KeyError):
+        return  # calamine read it; what it could not say stays unsaid, as before
+    for sheet in raw.sheets:
+        sheet.flags = found.get(sheet.name, {})
+
+
+def _ole_stream(data: bytes, names: Sequence[str]) -> bytes:
+    """The content of the first named stream of an OLE compound file (the header was checked in the
+    pre-flight). Every sector chain is bounded by the file's sector count, so a loop cannot run forever."""
+    shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+    size, mini_size = 1 << shift, 1 << mini_shift
+    count = len(data) // size
+    dir_start, = struct.unpack_from("<I", data, 0x30)
+    cutoff, minifat_start, _, difat_start, difat_count = struct.unpack_from("<IIIII", data, 0x38)
+    difat = list(struct.unpack_from("<109I", data, 0x4C))
+    sector = difat_start
+    for _ in range(min(difat_count, count)):
+        if sector >= _FREE_SECTOR:
+            break
+        words = struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size)
+        difat.extend(words[:-1])
+        sector = words[-1]
+    fat: list[int] = []
+    for s in difat:
+        if s < _FREE_SECTOR and s < count:
+            fat.extend(struct.unpack_from(f"<{size // 4}I", data, (s + 1) * size))
+
+    def chain(start: int) -> list[int]:
+        out: list[int] = []
+        seen: set[int] = set()
+        while start < _FREE_SECTOR and start < len(fat) and start not in seen and len(out) <= count:
+            seen.add(start)
+            out.append(start)
+            start = fat[start]
+        return out
+
+    def read(start: int) -> bytes:
+        return b"".join(data[(s + 1) * size:(s + 2) * size] for s in chain(start))
+
+    directory = read(dir_start)
+    entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+    root = entries[0]
+    for entry in entries:
+        name_len, kind = struct.unpack_from("<HB", entry, 64)
+        name = entry[:max(0, name_len - 2)].decode("utf-16-le", errors="replace")
+        if kind != 2 or name not in names:
+            continue
+        start, length = struct.unpack_from("<II", entry, 116)
+        if length >= cutoff:
+            return read(start)[:length]
+        mini_stream = read(struct.unpack_from("<I", root, 116)[0])
+        minifat = [w for s in chain(minifat_start)
+                   for w in struct.unpack_from(f"<{size // 4}I", data, (s + 1) * size)]
+        out, mini, seen = [], start, set()
+        while mini < _FREE_SECTOR and mini < len(minifat) and mini not in seen:
+            seen.add(mini)
+            out.append(mini_stream[mini * mini_size:(mini + 1) * mini_size])
+            mini = minifat[mini]
+        return b"".join(out)[:length]
+    return b""
+
+
+def _biff_errors(stream: bytes) -> dict[str, dict[tuple[int, int], CellFlag]]:
+    """Error cells of each worksheet of a BIFF8 `Workbook` stream, by sheet name: a `BOOLERR` record that
+    holds an error, or a `FORMULA` record whose cached result is one."""
+    sheets: list[tuple[int, str]] = []
+    for kind, at, length in _records(stream, 0):
+        if kind == 0x002F:  # FILEPASS: the records that follow are encrypted
+            return {}
+        if kind == 0x0085 and length >= 8:  # BOUNDSHEET8
+            position, _, sheet_type, chars, high = struct.unpack_from("<IBBBB", stream, at)
+            if sheet_type == 0:
+                text = stream[at + 8:at + 8 + chars * (2 if high & 1 else 1)]
+                sheets.append((position, text.decode("utf-16-le" if high & 1 else "latin-1", errors="replace")))
+        elif kind == 0x000A:  # EOF of the globals
+            break
+    out: dict[str, dict[tuple[int, int], CellFlag]] = {}
+    for position, name in sheets:
+        flags = out.setdefault(name, {})
+        for kind, at, length in _records(stream, position):
+            if kind == 0x000A:
+                break
+            if kind == 0x0205 and length >= 8:  # BOOLERR
+                row, col, _, value, is_error = struct.unpack_from("<HHHBB", stream, at)
+                if is_error == 1:
+                    flags[(row, col)] = CellFlag("error", _BIFF_ERRORS.get(value, "#ERREUR"))
+            elif kind == 0x0006 and length >= 14:  # FORMULA: an error result is 02 00 code … FF FF
+                row, col = struct.unpack_from("<HH", stream, at)
+                result = stream[at + 6:at + 14]
+                if result[0] == 2 and result[6:8] == b"\xff\xff":
+                    flags[(row, col)] = CellFlag("error", _BIFF_ERRORS.get(result[2], "#ERREUR"))
+    return out
+
+
+def _records(stream: bytes, start: int) -> Iterator[tuple[int, int, int]]:
+    """(record type, offset of its data, data length), from `start` to the end of the stream."""
+    at = start
+    while at + 4 <= len(stream):
+        kind, length = struct.unpack_from("<HH", stream, at)
+        yield kind, at + 4, length
+        at += 4 + length
 
 
 # --- isolation -------------------------------------------------------------------------------------
