@@ -10,13 +10,13 @@ import datetime as dt
 import importlib.metadata
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftap_pipeline.contract import inbox
 from ftap_pipeline.contract.findings import message
-from ftap_pipeline.contract.model import ChorusRestitution
+from ftap_pipeline.contract.model import ChorusRestitution, ParsedReturn
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.assemble import Report, assemble
 from ftap_pipeline.core.assess import Assessment, assess_parsed
@@ -88,28 +88,58 @@ class Built:
     durations: tuple[tuple[str, float], ...]
 
 
+@dataclass(frozen=True)
+class Scanned:
+    """What a run knows before it reads a return: the référentiel, the returns to read (sorted by name), the
+    inbox's entries refused with why, and when the reading began (`time.perf_counter`, in this process)."""
+
+    referentiel: Referentiel
+    paths: tuple[Path, ...]
+    refused: tuple[tuple[str, str], ...]
+    started: float
+
+
 def ingest(config: RunConfig) -> Ingested:
-    """Read the référentiel, every return and every restitution, then assess the returns all at once."""
+    """Read the référentiel, every return and every restitution, then assess the returns all at once.
+
+    The flow may call the three steps apart, to read the returns' chunks elsewhere (a Dask cluster)."""
+    scanned = scan_inputs(config)
+    log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(scanned.paths))
+    return assess_inputs(config, scanned, read_chunk(scanned.paths, config.workers))
+
+
+def scan_inputs(config: RunConfig) -> Scanned:
+    """Read the référentiel and list the returns' inbox (an unusable référentiel stops the run here)."""
     t0 = time.perf_counter()
     referentiel = read_referentiel(config.inputs / inbox.REFERENCE_FILE)
     scope = config.scope
     if scope.committee and scope.cutoff not in committee_dates(referentiel):
         log.warning("Attention : %s", message("committee-date-unknown", date=f"{scope.cutoff:%d/%m/%Y}"))
-    returns_dir = config.inputs / inbox.RETURNS_DIR
-    paths, refused = intake.scan(returns_dir)
-    log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(paths))
-    parsed = intake.parse_returns(paths, config.workers) + [unreadable_return(item)
-                                                             for item in intake.refused_returns(refused)]
-    parsed.sort(key=lambda p: p.file)
-    if refused:
+    paths, refused = intake.scan(config.inputs / inbox.RETURNS_DIR)
+    return Scanned(referentiel, tuple(paths), tuple(refused), t0)
+
+
+def read_chunk(paths: Sequence[Path], workers: int = 2) -> list[ParsedReturn]:
+    """Read and parse some returns in isolated processes, in the order given (wherever this runs: a Dask
+    worker as well)."""
+    return intake.parse_returns(paths, workers)
+
+
+def assess_inputs(config: RunConfig, scanned: Scanned, parsed: Sequence[ParsedReturn]) -> Ingested:
+    """With every return parsed: the refused entries as rejected returns, the Chorus restitutions, then all
+    the returns assessed at once."""
+    returns = [*parsed, *(unreadable_return(item) for item in intake.refused_returns(scanned.refused))]
+    returns.sort(key=lambda p: p.file)
+    if scanned.refused:
         log.warning("Attention : %d entrée(s) du dossier des remontées ne sont pas lues (liens, dossiers, fichiers "
-                    "cachés…) ; elles figurent comme rejetées.", len(refused))
+                    "cachés…) ; elles figurent comme rejetées.", len(scanned.refused))
     chorus = read_chorus_files(intake.discover(config.inputs / inbox.CHORUS_DIR), workers=config.workers)
     log.info("Contrôle des remontées…")
     t1 = time.perf_counter()
-    assessment = assess_parsed(parsed, referentiel, config.scope.cutoff)
+    assessment = assess_parsed(returns, scanned.referentiel, config.scope.cutoff)
     t2 = time.perf_counter()
-    return Ingested(referentiel, assessment, tuple(chorus), (("lecture", t1 - t0), ("validation", t2 - t1)))
+    return Ingested(scanned.referentiel, assessment, tuple(chorus),
+                    (("lecture", t1 - scanned.started), ("validation", t2 - t1)))
 
 
 def build(ingested: Ingested, config: RunConfig) -> Built:
@@ -178,5 +208,5 @@ def run_report(config: RunConfig) -> Path:
     return run(config).workbook
 
 
-__all__ = ["Built", "Ingested", "Mailing", "RunConfig", "RunResult", "build", "ingest", "publish", "run", "run_report",
-           "send"]
+__all__ = ["Built", "Ingested", "Mailing", "RunConfig", "RunResult", "Scanned", "assess_inputs", "build", "ingest",
+           "publish", "read_chunk", "run", "run_report", "scan_inputs", "send"]
