@@ -2,15 +2,20 @@
 temporary local one started for the run.
 
 A configured server that does not answer is said in French, with what to do, before any work: Prefect
-itself would retry for a minute and then fail in English.
+itself would retry for a minute and then fail in English. The temporary server is started by the command
+itself, first, and dies with it (`flows/temporary_server.py`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 from collections.abc import Iterator
+from typing import Any
+
+from flows.temporary_server import TemporaryServer
 
 
 def local_defaults() -> None:
@@ -33,17 +38,37 @@ def mute_console() -> None:
             handler.setLevel(logging.CRITICAL + 1)
 
 
+def start_temporary() -> TemporaryServer:
+    """Start the temporary server now, before the command's heavy imports and checks, which its start overlaps;
+    it ends with the command, however the command ends (see `flows/temporary_server.py`). Registered with
+    `atexit` before Prefect is imported, its stop runs after Prefect's own exit handlers, which still send the
+    run's last logs and events to it."""
+    server = TemporaryServer.start()
+    atexit.register(server.stop)
+    return server
+
+
 @contextlib.contextmanager
-def run_settings(temporary_server: bool) -> Iterator[None]:
-    """Prefect's settings for the runs of `ftap run`. On a temporary server, no flow-run heartbeats: they tell
+def run_settings(temporary_server: bool | TemporaryServer) -> Iterator[None]:
+    """Prefect's settings for the runs of `ftap run`: on a `TemporaryServer`, its API once it answers (True leaves
+    Prefect to start its own, as `bench/` does). On a temporary server, no flow-run heartbeats: they tell
     a lasting server that a run has crashed, and nothing watches a server that dies with the command; their
     thread costs each run up to a second at its end (it sleeps by whole seconds and is joined)."""
-    if not temporary_server:
+    if temporary_server is False:
         yield
         return
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    updates: dict[Any, Any] = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    if isinstance(temporary_server, TemporaryServer):
+        temporary_server.wait(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
+        updates[PREFECT_API_URL] = temporary_server.api_url
+    with temporary_settings(updates=updates):  # the server stops at exit, after Prefect has sent its last logs
         yield
 
 

@@ -142,6 +142,12 @@ def _add_report_options(command: argparse.ArgumentParser) -> None:
                          help="ne rien envoyer : seules les copies .eml sont écrites")
     command.add_argument("--renvoyer", action="store_true",
                          help="renvoyer aussi les courriels que le registre dit déjà remis")
+    command.add_argument("--task-runner", choices=("local", "dask"), default=None,
+                         help="où lire les remontées : local, sur cette machine (défaut), ou dask, sur le cluster "
+                              "Dask de --dask-address")
+    command.add_argument("--dask-address", default=None, metavar="tcp://HÔTE:PORT",
+                         help="adresse du planificateur du cluster Dask (avec --task-runner dask) ; le cluster doit "
+                              "voir le dossier des entrées au même chemin")
 
 
 def _say(message: str) -> None:
@@ -197,13 +203,15 @@ def cmd_run(args: argparse.Namespace) -> int:
              f"« ftap demo » fonctionnent sans lui).")
         return EXIT_ERROR
     from flows import server
-    from flows.report_flow import settings
 
     server.local_defaults()
     url = server.configured_api_url()
     if url is not None and (problem := server.unreachable(url)):
         _say(problem)
         return EXIT_ERROR
+    temporary = server.start_temporary() if url is None else None  # first: its start overlaps what follows
+    from flows.report_flow import settings
+
     try:
         chosen = settings()
         if args.command == "comite":
@@ -211,6 +219,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             config = launch.quarterly_config(chosen, args.inputs, args.outputs, args.period, args.send, args.renvoyer)
         launch.check_inputs(config.inputs)  # the flow says its warnings; a missing folder stops here
+        launch.cluster(args.task_runner, args.dask_address)  # a cluster that does not answer stops here too
     except SettingsError as exc:
         _say(f"Réglages incorrects, rien n'a été fait : {exc.message}")
         return EXIT_ERROR
@@ -221,17 +230,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     where = f"serveur Prefect {url}" if url else "serveur Prefect temporaire local, quelques secondes"
     _say(f"Démarrage du traitement ({where})…")
     try:
-        with server.run_settings(temporary_server=url is None):
+        with server.run_settings(temporary or False):
             outcome = _run_flow(args, config)
     except RunLockedError as exc:
         _say(f"Rapport non produit : {exc.message}")
         return EXIT_NO_REPORT
+    except launch.LaunchError as exc:  # a Dask cluster that answered the check but not as a scheduler
+        _say(f"Rapport non produit : {exc.message}")
+        return EXIT_ERROR
     except InputError as exc:
         _say(f"Rapport non produit : {exc.message}")
         _say_findings(exc)
         return EXIT_NO_REPORT
-    except OSError as exc:
-        _say(f"Rapport non produit : {exc.strerror or exc} ({exc.filename or ''})")
+    except OSError as exc:  # disk full, read-only or forbidden outputs: said in French, the previous report intact
+        from ftap_pipeline.io.write_errors import explain
+
+        _say(f"Rapport non produit : {explain(exc)}")
         return EXIT_NO_REPORT
     return EXIT_UNDELIVERED if outcome.delivery.undelivered else EXIT_OK
 
@@ -242,9 +256,11 @@ def _run_flow(args: argparse.Namespace, config: RunConfig) -> FlowOutcome:
 
     if args.command == "comite":
         return dossier_comite(date=config.scope.cutoff.isoformat(), inputs=str(config.inputs),
-                              outputs=str(config.outputs), send=config.mailing.send, renvoyer=args.renvoyer)
+                              outputs=str(config.outputs), send=config.mailing.send, renvoyer=args.renvoyer,
+                              task_runner=args.task_runner, dask_address=args.dask_address)
     return rapport_trimestriel(inputs=str(config.inputs), outputs=str(config.outputs), period=str(config.scope.period),
-                               send=config.mailing.send, renvoyer=args.renvoyer)
+                               send=config.mailing.send, renvoyer=args.renvoyer, task_runner=args.task_runner,
+                               dask_address=args.dask_address)
 
 
 def cmd_envois(run: str | None, outputs: Path | None) -> int:

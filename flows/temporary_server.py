@@ -1,0 +1,141 @@
+"""The temporary Prefect server of one `ftap run`, started by the command itself and dying with it.
+
+Prefect's own ephemeral mode starts `uvicorn … prefect.server.api.server:create_app` on first use of the API,
+after every import and check, and the server outlives a killed command, holding the caller's terminal or pipe
+open. This one is started first, so that its start (7 to 12 s) overlaps the command's imports and checks; it
+inherits neither stdout nor stderr (its messages go to `.state/serveur-prefect-temporaire.log`); and it ends
+with its parent however the parent ends: on Linux the kernel sends it SIGTERM (`PR_SET_PDEATHSIG`), and
+everywhere a watchdog thread in it exits as soon as its parent is gone.
+
+`python -m flows.temporary_server --parent PID --port PORT` is the server's own entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+#: What Prefect's `SubprocessASGIServer` gives its server: no UI, an ephemeral server's settings.
+SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+              "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+LOG = Path(".state") / "serveur-prefect-temporaire.log"
+_PR_SET_PDEATHSIG = 1
+#: The loopback is never reached through a proxy of the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class TemporaryServerError(RuntimeError):
+    """The temporary server did not answer in time; the message says so in French."""
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    """Ask Linux to send SIGTERM to this process when the thread that started it ends."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _log_file() -> int:
+    try:
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(LOG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError:
+        return subprocess.DEVNULL
+
+
+@dataclass
+class TemporaryServer:
+    """A server being started, or running, on `port` of the loopback, for the process that started it."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @classmethod
+    def start(cls) -> TemporaryServer:
+        """Start the server and return at once: `wait` is called when the API is needed."""
+        port = _free_port()
+        log = _log_file()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "flows.temporary_server", "--parent", str(os.getpid()), "--port", str(port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={**os.environ, **SERVER_ENV},
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        finally:
+            if isinstance(log, int):
+                os.close(log)
+        return cls(port, process)
+
+    def wait(self, timeout_s: float) -> None:
+        """Return once the server answers its health check; raise `TemporaryServerError` if it cannot."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise TemporaryServerError(
+                    f"Le serveur Prefect temporaire s'est arrêté au démarrage (code {self.process.returncode}) ; ses "
+                    f"messages sont dans {LOG.resolve()}.")
+            try:
+                with _DIRECT.open(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TemporaryServerError(
+            f"Le serveur Prefect temporaire n'a pas répondu en {timeout_s:.0f} s (machine très chargée ?) ; ses "
+            f"messages sont dans {LOG.resolve()}. Relancez, ou configurez un serveur durable (PREFECT_API_URL).")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _watch(parent: int) -> None:
+    """Exit as soon as the parent is gone (its child is then adopted by another process)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m flows.temporary_server")
+    parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    if os.getppid() != args.parent:  # the parent died before this process started
+        return
+    threading.Thread(target=_watch, args=(args.parent,), daemon=True, name="ftap-parent-watchdog").start()
+    import uvicorn
+
+    uvicorn.run("prefect.server.api.server:create_app", factory=True, host="127.0.0.1", port=args.port,
+                log_level="error", lifespan="on")
+
+
+if __name__ == "__main__":
+    main()
