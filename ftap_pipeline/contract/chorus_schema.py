@@ -20,6 +20,14 @@ from ftap_pipeline.contract.tables import Pick, TableLayout
 
 #: Title lines above the header are a handful; a header further down is not a Chorus restitution.
 MAX_HEADER_SCAN: Final = 50
+#: Characters of one value of a CSV restitution at most: a Chorus value is a code, a date, an amount or a
+#: label of a few hundred characters; a longer one is a damaged line, refused alone.
+MAX_FIELD_CHARS: Final = 1_000
+#: Characters of one physical line of a CSV restitution at most (a real line has a few hundred): a longer
+#: line is refused before it is split.
+MAX_LINE_CHARS: Final = 100_000
+#: Separators a CSV restitution may use, in the order they are tried on its header.
+CSV_DELIMITERS: Final = (";", ",")
 
 AE: Final = "AE"
 CP: Final = "CP"

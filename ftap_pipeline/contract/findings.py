@@ -133,6 +133,12 @@ TEMPLATES: Final[Mapping[str, str]] = MappingProxyType({
     "chorus-unknown-layout": "Aucune ligne d'en-tête de restitution Chorus reconnue (INF-BUD-53 engagements ou paiements, "
                              "fichier national AIFE).{ressemblance}",
     "chorus-unreadable-line": "{motif}",
+    "chorus-wrong-field-count": "La ligne {ligne} compte {valeurs} valeur(s) pour {colonnes} colonne(s) d'en-tête : ses "
+                                "colonnes sont décalées, elle n'est pas prise en compte.",
+    "chorus-wrong-separator": "La ligne {ligne} est séparée par « {separateur} » et non par « {attendu} » comme "
+                              "l'en-tête : elle n'est pas prise en compte.",
+    "chorus-truncated-line": "La dernière ligne du fichier, la ligne {ligne}, s'arrête au milieu, sans fin de ligne : "
+                             "le fichier semble coupé, cette ligne n'est pas prise en compte.",
     "chorus-cp-exceeds-ae": "Dans Chorus, l'EJ {ej} cumule {cp} de CP pour {ae} d'AE : {ecart} payés au-delà de "
                             "l'engagement.",
     "chorus-no-dates": "La restitution « {fichier} », {format}, ne porte pas de date : ses AE sont prises en cumul, sans "
@@ -296,6 +302,14 @@ RULES: Final[dict[str, Rule]] = {
            "avec sa ligne d'en-tête."),
         _r("chorus-unreadable-line", B, LINE, "Ligne de restitution Chorus illisible",
            "Vérifiez la ligne dans la restitution ; elle n'est pas prise en compte dans le rapprochement."),
+        _r("chorus-wrong-field-count", B, LINE, "Ligne de restitution Chorus au mauvais nombre de valeurs",
+           "Vérifiez la ligne : un montant à virgule sans guillemets ou un séparateur en trop décale ses colonnes. "
+           "Téléchargez de nouveau la restitution depuis Chorus sans la modifier."),
+        _r("chorus-wrong-separator", B, LINE, "Ligne de restitution Chorus à un autre séparateur",
+           "La ligne vient sans doute d'un autre fichier : téléchargez de nouveau la restitution depuis Chorus sans "
+           "la modifier, ou corrigez le séparateur de la ligne."),
+        _r("chorus-truncated-line", B, LINE, "Restitution Chorus coupée",
+           "Le téléchargement ou la copie a été interrompu : téléchargez de nouveau la restitution depuis Chorus."),
         _r("chorus-cp-exceeds-ae", A, NONE, "Dans Chorus, CP cumulés supérieurs aux AE cumulées de l'EJ",
            "Signalez l'EJ au service facturier ou au contrôleur budgétaire : Chorus paie plus qu'il n'a engagé."),
         _r("chorus-no-dates", I, NONE, "Restitution Chorus sans dates",

@@ -1,26 +1,27 @@
 """From the rows of a Chorus restitution, as text, to `ChorusRestitution`s: which layout, where the header
 is, which column carries which field, and which lines cannot be used.
 
-Pure: `io.chorus_reader` reads the bytes of a CSV file or the cells of a workbook and hands the rows over,
-so a test can build a restitution from a few lines of text.
+Pure: `io.chorus_reader` reads the bytes of a CSV file or the cells of a workbook and hands them over, so a
+test can build a restitution from a few lines of text. A CSV file is split by `core.chorus_csv`, strictly.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
 
-from ftap_pipeline.contract.chorus_schema import LAYOUTS, MAX_HEADER_SCAN, ChorusLayout
+from ftap_pipeline.contract.chorus_schema import CSV_DELIMITERS, LAYOUTS, MAX_HEADER_SCAN, ChorusLayout
 from ftap_pipeline.contract.columns import LINE
+from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.model import ChorusRestitution
+from ftap_pipeline.contract.preflight import check_text
 from ftap_pipeline.contract.raw import a1, column_letter
 from ftap_pipeline.contract.tables import find_header
+from ftap_pipeline.core import chorus_csv
 
 #: Fewer recognised columns than this, and a row is not worth naming as a near-miss header.
 _NEAR_MISS: Final = 3
@@ -29,51 +30,106 @@ Rows = list[tuple[int, list[str]]]  # (line or Excel row, 1-based; cells as text
 
 
 @dataclass(frozen=True)
-class CsvText:
-    """A CSV file decoded, not yet split: the delimiter is chosen by where a header is found."""
+class CsvBytes:
+    """A CSV file's bytes, not yet decoded nor split: its encoding and separator are found once, on its header
+    (see `core.chorus_csv`)."""
 
-    text: str
+    data: bytes
 
 
-def restitutions(file: str, sha256: str, sheets: Sequence[Rows | CsvText], sheet_names: Sequence[str],
+def restitutions(file: str, sha256: str, sheets: Sequence[Rows | CsvBytes], sheet_names: Sequence[str],
                  date1904: bool = False) -> list[ChorusRestitution]:
-    """Every restitution among the sheets of a file (one for a CSV text); never empty: a file without a
+    """Every restitution among the sheets of a file (one for a CSV file); never empty: a file without a
     recognised header gives one failed restitution that says what came closest."""
     near_misses: list[tuple[int, ChorusLayout, set[str]]] = []
     reads: list[ChorusRestitution] = []
     for rows, sheet in zip(sheets, sheet_names, strict=True):
-        for candidate in _delimiter_variants(rows):
-            found = _find_header(candidate, near_misses)
-            if found is not None:
-                index, layout = found
-                reads.append(_build(file, sha256, candidate, index, layout, sheet, date1904))
-                break
-    return reads or [failed(file, sha256, "chorus-unknown-layout", {"ressemblance": _near_miss(near_misses)})]
+        read = (_csv_read(file, sha256, rows.data, near_misses) if isinstance(rows, CsvBytes)
+                else _sheet_read(file, sha256, rows, sheet, date1904, near_misses))
+        if read is not None:
+            reads.append(read)
+    if reads:
+        return reads
+    for rows in sheets:
+        problem = _not_text(rows.data) if isinstance(rows, CsvBytes) else None
+        if problem is not None:
+            return [failed(file, sha256, "chorus-unreadable-file", {"motif": problem})]
+    return [failed(file, sha256, "chorus-unknown-layout", {"ressemblance": _near_miss(near_misses)})]
 
 
 def csv_restitution(file: str, sha256: str, text: str) -> ChorusRestitution:
-    """The restitution of a CSV file's text."""
-    return restitutions(file, sha256, [CsvText(text)], [""])[0]
+    """The restitution of a CSV file's text (as UTF-8 bytes)."""
+    return restitutions(file, sha256, [CsvBytes(text.encode("utf-8"))], [""])[0]
 
 
-def _split_csv(text: str, delimiter: str) -> Rows:
-    rows: Rows = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
+def _not_text(data: bytes) -> str | None:
+    """Why a file without a header is not a CSV text at all (empty, binary, unknown encoding), if it is not."""
     try:
-        for cells in reader:
-            rows.append((start, [c.strip() for c in cells]))
-            start = reader.line_num + 1
-    except csv.Error:
-        return rows  # a broken quote: the rows before it are all that can be trusted; lines after are lost
-    return rows
+        check_text(data, slug="chorus-unreadable-file")
+    except InputError as exc:
+        return exc.message
+    return None
 
 
-def _delimiter_variants(rows: Rows | CsvText) -> list[Rows]:
-    """A CSV file is split with `;`, then `,`: the right delimiter is the one that reveals a header."""
-    if isinstance(rows, CsvText):
-        return [_split_csv(rows.text, ";"), _split_csv(rows.text, ",")]
-    return [rows]
+def _csv_read(file: str, sha256: str, data: bytes, near_misses: list[tuple[int, ChorusLayout, set[str]]]
+              ) -> ChorusRestitution | None:
+    """A CSV restitution read with the dialect of its header: each line below it is kept or refused alone."""
+    physical = chorus_csv.physical_lines(data)
+    head = [chorus_csv.decode_any(raw) for raw in physical.lines[:MAX_HEADER_SCAN]]
+    for delimiter in CSV_DELIMITERS:
+        rows: Rows = [(i + 1, (chorus_csv.split_line(text, delimiter) or []) if text is not None else [])
+                      for i, text in enumerate(head)]
+        found = _find_header(rows, near_misses)
+        if found is None:
+            continue
+        index, layout = found
+        header = _trimmed(rows[index][1])
+        encoding = chorus_csv.file_encoding(physical, physical.lines[index])
+        dialect = chorus_csv.Dialect(delimiter, encoding, tuple(header))
+        kept: Rows = []
+        findings: list[Finding] = []
+        last = len(physical.lines) - 1
+        for i in range(index + 1, len(physical.lines)):
+            outcome = chorus_csv.read_line(physical.lines[i], i + 1, dialect,
+                                           last_unterminated=i == last and not physical.terminated)
+            if isinstance(outcome, chorus_csv.Refusal):
+                findings.append(finding(outcome.slug, outcome.values, file=file, sha256=sha256, row=outcome.line,
+                                        cell=f"ligne {outcome.line}"))
+            elif outcome is not None:
+                kept.append((i + 1, outcome))
+        return _build(file, sha256, header, kept, findings, layout, "", False)
+    return None
+
+
+def _sheet_read(file: str, sha256: str, rows: Rows, sheet: str, date1904: bool,
+                near_misses: list[tuple[int, ChorusLayout, set[str]]]) -> ChorusRestitution | None:
+    """A worksheet's restitution: its cells are already apart, so only a row wider than the header is refused."""
+    found = _find_header(rows, near_misses)
+    if found is None:
+        return None
+    index, layout = found
+    header = _trimmed(rows[index][1])
+    kept: Rows = []
+    findings: list[Finding] = []
+    for line, cells in rows[index + 1:]:
+        if not any(cells):
+            continue  # blank and trailing empty rows
+        if any(cells[len(header):]):
+            findings.append(finding(
+                "chorus-wrong-field-count", {"ligne": line, "valeurs": len(cells), "colonnes": len(header)},
+                file=file, sha256=sha256, row=line, sheet=sheet, cell=f"{sheet}!{a1(line - 1, len(header))}",
+            ))
+            continue
+        kept.append((line, cells[:len(header)] + [""] * (len(header) - len(cells))))
+    return _build(file, sha256, header, kept, findings, layout, sheet, date1904)
+
+
+def _trimmed(header: list[str]) -> list[str]:
+    """A header without its empty cells past the last named column (a used range often runs further)."""
+    end = len(header)
+    while end and not header[end - 1]:
+        end -= 1
+    return header[:end]
 
 
 # --- header and layout -----------------------------------------------------------------------------
@@ -115,32 +171,13 @@ def _column_names(header: list[str]) -> list[str]:
     return names
 
 
-def _build(file: str, sha256: str, rows: Rows, index: int, layout: ChorusLayout, sheet: str,
-           date1904: bool) -> ChorusRestitution:
-    header = rows[index][1]
-    while header and not header[-1]:
-        header = header[:-1]  # a workbook's used range often runs past the last column
+def _build(file: str, sha256: str, header: list[str], kept: Rows, findings: list[Finding], layout: ChorusLayout,
+           sheet: str, date1904: bool) -> ChorusRestitution:
+    """The restitution of the rows kept: one text column per header cell, and the field each column carries."""
     names = _column_names(header)
-    findings: list[Finding] = []
-    records: list[list[str]] = []
-    lines: list[int] = []
-    for line, cells in rows[index + 1:]:
-        if not any(cells):
-            continue  # blank and trailing empty lines
-        if any(cells[len(names):]):
-            where = {"cell": f"ligne {line}"} if not sheet else {"sheet": sheet, "cell": f"{sheet}!{a1(line - 1, len(names))}"}
-            findings.append(finding(
-                "chorus-unreadable-line",
-                {"motif": f"La ligne {line} compte {len(cells)} valeurs pour {len(names)} colonnes d'en-tête : ses colonnes "
-                "sont décalées, elle n'est pas prise en compte."},
-                file=file, sha256=sha256, row=line, **where,
-            ))
-            continue
-        records.append(cells + [""] * (len(names) - len(cells)))
-        lines.append(line)
-    data = pd.DataFrame(records, columns=names, dtype=str) if records else pd.DataFrame(
+    data = pd.DataFrame([cells for _, cells in kept], columns=names, dtype=str) if kept else pd.DataFrame(
         {n: pd.Series([], dtype=str) for n in names})
-    data[LINE] = pd.Series(lines, dtype="int64")
+    data[LINE] = pd.Series([line for line, _ in kept], dtype="int64")
     fields: dict[str, str] = {}
     for i, name in enumerate(names):
         key = layout.field_of(header[i]) if header[i] else None

@@ -17,7 +17,7 @@ from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.labels import choice_index, normalise_label
-from ftap_pipeline.contract.raw import RawSheet, a1
+from ftap_pipeline.contract.raw import RawSheet, RawWorkbook, a1
 from ftap_pipeline.contract.referentiel import (
     DEFAULT_PARAMETERS,
     P_COFINANCEMENT,
@@ -28,7 +28,8 @@ from ftap_pipeline.contract.referentiel import (
 )
 from ftap_pipeline.contract.tables import Pick, TableLayout, find_header
 from ftap_pipeline.core import parsing
-from ftap_pipeline.io.hashing import sha256_of
+from ftap_pipeline.io.file_bytes import fingerprint, read_once
+from ftap_pipeline.io.isolation import map_isolated
 from ftap_pipeline.io.workbook_reader import read_workbook
 
 
@@ -141,17 +142,57 @@ class _Problems:
 
 
 def read_referentiel(path: Path) -> Referentiel:
-    """Read and check the référentiel; raise `InputError` with a finding for every problem found."""
+    """Read and check the référentiel; raise `InputError` with a finding for every problem found.
+
+    It is read in a worker process under the limits of `io.isolation`, like the returns: a file that aborts
+    the native reader, exhausts the worker's memory or processor time, or makes it panic, stops the run with
+    the French error `referentiel-unreadable`, raised here, instead of taking the run down."""
     if not path.exists():
         raise InputError("referentiel-missing", {"chemin": path})
-    sha256 = sha256_of(path)
+    [outcome] = map_isolated(read_in_worker, [path], _crashed, workers=1)
+    if isinstance(outcome, InputError):
+        raise outcome
+    return outcome
+
+
+def read_in_worker(path: Path) -> Referentiel | InputError:
+    """The reading itself, in the worker: its error comes back as a value, for the parent to raise."""
     try:
-        raw = read_workbook(path)
+        return _read(path)
     except InputError as exc:
-        problems = _Problems(path, sha256)
-        values: dict[str, object] = {"fichier": path.name, "motif": exc.message}
-        problems.add("referentiel-unreadable", values)
-        raise InputError("referentiel-unreadable", values, findings=tuple(problems.found)) from exc
+        return exc
+
+
+def _crashed(path: Path) -> InputError:
+    return _unreadable(path, fingerprint(path), "Le classeur a fait échouer le lecteur (arrêt brutal, mémoire ou "
+                                                "temps de calcul épuisés) : il est endommagé ou malveillant.")
+
+
+def _unreadable(path: Path, sha256: str, motif: str) -> InputError:
+    problems = _Problems(path, sha256)
+    values: dict[str, object] = {"fichier": path.name, "motif": motif}
+    problems.add("referentiel-unreadable", values)
+    return InputError("referentiel-unreadable", values, findings=tuple(problems.found))
+
+
+def _read_raw(path: Path) -> tuple[RawWorkbook, str]:
+    """The workbook and the SHA-256 of the bytes it was read from (the file is read once)."""
+    read = read_once(path, "file-unreadable")
+    if read.data is None:
+        raise _unreadable(path, read.sha256, read.error.message if read.error else "Le fichier n'a pas pu être lu.")
+    try:
+        return read_workbook(path, read.data), read.sha256
+    except InputError as exc:
+        raise _unreadable(path, read.sha256, exc.message) from exc
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a native reader's panic is a BaseException, and a property of
+        # the file: it must become the référentiel's French error, not kill the worker's answer
+        raise _unreadable(path, read.sha256, f"Le classeur est endommagé ou illisible ({type(exc).__name__}).") from None
+
+
+def _read(path: Path) -> Referentiel:
+    raw, sha256 = _read_raw(path)
     problems = _Problems(path, sha256)
     sheets = {normalise_label(s.name): s for s in raw.sheets}
     frames: dict[str, pd.DataFrame] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 from pathlib import Path
 
 import openpyxl
@@ -135,8 +137,10 @@ def test_a_shifted_line_is_reported_not_read(tmp_path: Path) -> None:
 
     assert read.layout == INF_BUD_53_AE
     assert read.data[LINE].tolist() == [2]
-    assert slugs(read) == ["chorus-unreadable-line"]
+    assert slugs(read) == ["chorus-wrong-field-count"]
     assert (read.findings[0].cell, read.findings[0].row) == ("ligne 3", 3)
+    assert read.findings[0].message == ("La ligne 3 compte 7 valeur(s) pour 6 colonne(s) d'en-tête : ses colonnes sont "
+                                        "décalées, elle n'est pas prise en compte.")
 
 
 @pytest.mark.parametrize(
@@ -217,3 +221,70 @@ def test_workbook_extract_gives_the_movements_a_csv_would(tmp_path: Path) -> Non
     assert movements["line"].tolist() == [3, 4]
     assert [(f.slug, f.sheet, f.cell, f.value, f.row) for f in findings] == [
         ("chorus-unreadable-line", "AE", "AE!D5", "pas une date", 5)]
+
+
+def test_a_workbook_row_wider_than_its_header_is_refused(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = active(wb)
+    ws.title = "AE"
+    ws.append(["Restitution", None, None, None, None, None, None, "extraite le 04/07/2025"])  # the used range: H
+    ws.append(["Programme", "Référentiel de programmation", "N° EJ", "Date de réplication", "EUR"])
+    ws.append(["0349", "03490101B501", "1300000001", "01/02/2024", 10])
+    ws.append(["0349", "03490101B501", "1300000002", "01/02/2024", 10, 5])
+    wb.save(tmp_path / "ae.xlsx")
+
+    read = read_chorus_file(tmp_path / "ae.xlsx")
+
+    assert read.data[LINE].tolist() == [3]
+    assert read.data["EUR"].tolist() == ["10"]
+    assert [(f.slug, f.cell, f.row) for f in read.findings] == [("chorus-wrong-field-count", "AE!F4", 4)]
+
+
+# --- read once, in worker processes ------------------------------------------------------------------
+
+
+def test_the_fingerprint_is_that_of_the_bytes_parsed() -> None:
+    from ftap_pipeline.io.chorus_reader import read_chorus_files
+
+    paths = [FIXTURES / "aife-ae.csv", FIXTURES / "inf-bud-53-ae_2024.csv"]
+    reads = read_chorus_files(paths, workers=1)
+    assert [r.sha256 for r in reads] == [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    assert [r.layout for r in reads] == [AIFE_AE, INF_BUD_53_AE]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_pipe_is_refused_without_waiting_in_the_worker_or_the_parent(tmp_path: Path) -> None:
+    from ftap_pipeline.io import chorus_reader
+
+    pipe = tmp_path / "ae.csv"
+    os.mkfifo(pipe)
+
+    [read] = chorus_reader.read_chorus_files([pipe], workers=1)
+    [crashed] = chorus_reader._crashed(pipe)  # what the parent says of a file whose worker died
+
+    assert (read.layout, read.sha256, slugs(read)) == (None, "", ["chorus-unreadable-file"])
+    assert "n'est pas un fichier ordinaire" in read.findings[0].message
+    assert (crashed.sha256, slugs(crashed)) == ("", ["chorus-unreadable-file"])
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_restitution_that_kills_its_reader_is_refused_and_the_others_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """A workbook with one cell at the far corner of its sheet aborts calamine; only its worker dies."""
+    from ftap_pipeline.io.chorus_reader import read_chorus_files
+    from ftap_pipeline.io.isolation import START_METHOD_ENV
+
+    monkeypatch.setenv(START_METHOD_ENV, method)
+    wb = openpyxl.Workbook()
+    ws = active(wb)
+    ws.append(["Programme", "Référentiel de programmation", "N° EJ", "Date de réplication", "EUR"])
+    ws["XFD1048576"] = "loin"
+    hostile = tmp_path / "export.xlsx"
+    wb.save(hostile)
+
+    reads = read_chorus_files([hostile, FIXTURES / "aife-ae.csv"], workers=1)
+
+    assert [(r.file, r.layout) for r in reads] == [("export.xlsx", None), ("aife-ae.csv", AIFE_AE)]
+    assert slugs(reads[0]) == ["chorus-unreadable-file"]
+    assert reads[0].sha256 == hashlib.sha256(hostile.read_bytes()).hexdigest()
+    assert len(reads[1].data) == 3

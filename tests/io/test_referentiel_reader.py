@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -153,3 +154,92 @@ def test_an_absurd_parameter_is_refused_with_the_referentiel(tmp_path: Path, par
     assert problem.slug == "referentiel-invalid-value"
     assert problem.field == parameter
     assert says in problem.message
+
+
+# --- read in a worker process ------------------------------------------------------------------------
+
+
+def _far_apart_cell(tmp_path: Path) -> Path:
+    """A référentiel with one cell at the far corner of a sheet: calamine asks for 512 Gio for its grid and
+    aborts the process that reads it (SIGABRT), whatever its memory limit."""
+    path = tmp_path / "referentiel.xlsx"
+    wb = openpyxl.load_workbook(DEMO)
+    wb["Projets"]["XFD1048576"] = "loin"
+    wb.save(path)
+    return path
+
+
+def _with_dtd(tmp_path: Path) -> Path:
+    """The demo référentiel whose workbook part declares a DTD with an entity (what no spreadsheet writes)."""
+    import zipfile
+
+    path = tmp_path / "referentiel.xlsx"
+    with zipfile.ZipFile(DEMO) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b"?>", b'?><!DOCTYPE workbook [<!ENTITY e "boom">]>', 1)
+            target.writestr(info, data)
+    return path
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_referentiel_that_kills_its_reader_is_a_french_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               method: str) -> None:
+    """It used to abort the run itself; the worker dies instead, and the run stops with the référentiel's error."""
+    from ftap_pipeline.io.isolation import START_METHOD_ENV
+
+    monkeypatch.setenv(START_METHOD_ENV, method)
+    path = _far_apart_cell(tmp_path)
+
+    error = _error(path)
+
+    assert error.slug == "referentiel-unreadable"
+    assert error.message.startswith("Référentiel illisible (referentiel.xlsx) : ")
+    assert [(f.slug, f.file, f.severity) for f in error.findings] == [
+        ("referentiel-unreadable", "referentiel.xlsx", "Bloquant")]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_worker_that_dies_becomes_the_referentiel_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          method: str) -> None:
+    """What `read_referentiel` gets back for a worker that dies however it dies (here `os.abort`)."""
+    import hashlib
+
+    from ftap_pipeline.io import referentiel_reader
+    from ftap_pipeline.io.isolation import START_METHOD_ENV, map_isolated
+    from tests.io.workers import name_or_die
+
+    monkeypatch.setenv(START_METHOD_ENV, method)
+    path = tmp_path / "poison.xlsx"
+    shutil.copy(DEMO, path)
+
+    [outcome] = map_isolated(name_or_die, [path], referentiel_reader._crashed, workers=1)
+
+    assert isinstance(outcome, InputError)
+    assert outcome.slug == "referentiel-unreadable"
+    assert outcome.message == ("Référentiel illisible (poison.xlsx) : Le classeur a fait échouer le lecteur (arrêt "
+                               "brutal, mémoire ou temps de calcul épuisés) : il est endommagé ou malveillant.")
+    assert outcome.findings[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_dtd_entity_is_refused_in_french(tmp_path: Path) -> None:
+    error = _error(_with_dtd(tmp_path))
+    assert error.slug == "referentiel-unreadable"
+    assert error.message.startswith("Référentiel illisible (referentiel.xlsx) : ")
+    assert [f.slug for f in error.findings] == ["referentiel-unreadable"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_pipe_in_place_of_the_referentiel_is_refused_without_waiting(tmp_path: Path) -> None:
+    path = tmp_path / "referentiel.xlsx"
+    os.mkfifo(path)
+    error = _error(path)
+    assert error.slug == "referentiel-unreadable"
+    assert "n'est pas un fichier ordinaire" in error.message
+
+
+def test_the_fingerprint_is_that_of_the_bytes_read() -> None:
+    import hashlib
+
+    assert read_referentiel(DEMO).sha256 == hashlib.sha256(DEMO.read_bytes()).hexdigest()
