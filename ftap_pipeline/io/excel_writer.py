@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -31,8 +32,10 @@ from ftap_pipeline.core.report_spec import ChartKind, ChartSpec, ColKind, SheetS
 from ftap_pipeline.core.safe_text import cell_text
 from ftap_pipeline.io.atomic import atomic_path
 
+#: `in_memory`: each sheet's XML is built in memory, not in a temporary file created and removed per sheet
+#: (with a hundred workbooks, those removals were a fifth of the writing).
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-                    "nan_inf_to_errors": False}
+                    "nan_inf_to_errors": False, "in_memory": True}
 NUMBER_FORMATS = {ColKind.AMOUNT: AMOUNT_FORMAT, ColKind.RATE: "0.0%", ColKind.RATIO: "0.00", ColKind.INT: "0",
                   ColKind.DATE: DATE_FORMAT, ColKind.DECIMAL: "#,##0.00"}
 #: Chart axes show round figures: the cells' own formats would print cents on every tick.
@@ -239,6 +242,19 @@ def _fact_cells(sheet: SheetSpec) -> Iterator[tuple[int, int, Any, ColKind]]:
         yield i, 1, value, kind
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _text_fit(text: str, bold: bool) -> tuple[float, bool]:
+    """The width a text needs (its widest line), and whether it should wrap: wider than `WIDTH_CAP` with
+    words that fit. Remembered: a report repeats the same statuses, codes and labels thousands of times."""
+    width, wraps = 0.0, False
+    for line in text.splitlines():
+        units = _units(_text_px(line, bold))
+        width = max(width, units)
+        if units > WIDTH_CAP and max(_units(_text_px(w, bold)) for w in line.split(" ")) <= WIDTH_CAP:
+            wraps = True
+    return width, wraps
+
+
 def _column_widths(sheet: SheetSpec) -> tuple[dict[int, float], frozenset[int]]:
     """Widths that fit each column's header (on two lines at most) and longest value, at least its hint and at
     most `WIDTH_CAP`. A column with text wider than that wraps when its words fit: a digest stays on one line,
@@ -248,11 +264,12 @@ def _column_widths(sheet: SheetSpec) -> tuple[dict[int, float], frozenset[int]]:
 
     def measure(j: int, value: Any, kind: ColKind, bold: bool = False) -> None:
         text = _rendered(value, kind)
-        for line in (text or "").splitlines():
-            width = _units(_text_px(line, bold))
-            need[j] = max(need.get(j, 0.0), width)
-            if width > WIDTH_CAP and max(_units(_text_px(w, bold)) for w in line.split(" ")) <= WIDTH_CAP:
-                prose.add(j)
+        if text is None:
+            return
+        width, wraps = _text_fit(text, bold)
+        need[j] = max(need.get(j, 0.0), width)
+        if wraps:
+            prose.add(j)
 
     if sheet.facts:
         need[0] = need[1] = FACTS_MIN_WIDTH
