@@ -14,6 +14,7 @@ import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 from ftap_pipeline.contract.chorus_schema import CSV_DELIMITERS, MAX_FIELD_CHARS, MAX_LINE_CHARS
@@ -87,11 +88,40 @@ def decode(raw: bytes, encoding: str) -> str | None:
 
 def split_line(text: str, delimiter: str) -> list[str] | None:
     """The values of one line (stripped), or None when its quotes are not well formed within the line."""
-    try:
-        return [cell.strip() for cell in next(csv.reader([text], delimiter=delimiter, strict=True,
-                                                         skipinitialspace=True), [])]
-    except csv.Error:
-        return None
+    return LineSplitter(delimiter)(text)
+
+
+class LineSplitter:
+    """`split_line` for every line of a file: one `csv` reader fed one line at a time (it starts afresh on
+    each record, even after an error), and a plain split for a line without quotes, which is what `csv` does."""
+
+    def __init__(self, delimiter: str) -> None:
+        self.delimiter = delimiter
+        self._next: str | None = None
+        self._reader = csv.reader(self, delimiter=delimiter, strict=True, skipinitialspace=True)
+
+    def __iter__(self) -> LineSplitter:
+        return self
+
+    def __next__(self) -> str:
+        """The line being split, once: asked again, the record runs past its line, and `csv` says so."""
+        line, self._next = self._next, None
+        if line is None:
+            raise StopIteration
+        return line
+
+    def __call__(self, text: str) -> list[str] | None:
+        if '"' not in text:
+            return [cell.strip() for cell in text.split(self.delimiter)]
+        self._next = text
+        try:
+            return [cell.strip() for cell in next(self._reader)]
+        except csv.Error:
+            return None
+        except StopIteration:  # an empty line gives no record
+            return []
+        finally:
+            self._next = None
 
 
 def is_blank(text: str) -> bool:
@@ -110,6 +140,10 @@ class Dialect:
     def columns(self) -> int:
         return len(self.names)
 
+    @cached_property
+    def split(self) -> LineSplitter:
+        return LineSplitter(self.delimiter)
+
     def fits(self, cells: Sequence[str]) -> bool:
         """As many values as named columns; empty values past the last column (a trailing separator) are admitted."""
         return len(cells) >= self.columns and not any(cells[self.columns:])
@@ -127,14 +161,15 @@ def read_line(raw: bytes, number: int, dialect: Dialect, *, last_unterminated: b
         return _unreadable(number, "elle contient un caractère nul (octet 0) : elle est endommagée")
     if len(text) > MAX_LINE_CHARS:
         return _unreadable(number, f"elle compte {len(text)} caractères, au-delà de la limite de {MAX_LINE_CHARS}")
-    cells = split_line(text, dialect.delimiter)
+    text = text.rstrip(" \t")  # blanks after the last value (a closing quote) mean nothing
+    cells = dialect.split(text)
     if cells is not None and dialect.fits(cells):
-        return _checked_lengths(cells[:dialect.columns], number, dialect)
+        return cells[:dialect.columns] if len(text) <= MAX_FIELD_CHARS else _checked_lengths(cells, number, dialect)
     other = next((d for d in CSV_DELIMITERS if d != dialect.delimiter and _fits_with(text, d, dialect)), None)
     if other is not None:
         return Refusal(number, "chorus-wrong-separator",
                        {"ligne": number, "separateur": other, "attendu": dialect.delimiter})
-    unclosed = cells is None and split_line(text + '"', dialect.delimiter) is not None
+    unclosed = cells is None and dialect.split(text + '"') is not None
     if last_unterminated and (unclosed or (cells is not None and len(cells) < dialect.columns)):
         return Refusal(number, "chorus-truncated-line", {"ligne": number})
     if cells is None:
@@ -152,6 +187,7 @@ def _fits_with(text: str, delimiter: str, dialect: Dialect) -> bool:
 
 
 def _checked_lengths(cells: list[str], number: int, dialect: Dialect) -> list[str] | Refusal:
+    cells = cells[:dialect.columns]
     for name, cell in zip(dialect.names, cells, strict=True):
         if len(cell) > MAX_FIELD_CHARS:
             return _unreadable(number, f"sa valeur de « {name} » compte {len(cell)} caractères, au-delà de la "
