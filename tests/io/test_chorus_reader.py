@@ -288,3 +288,30 @@ def test_a_restitution_that_kills_its_reader_is_refused_and_the_others_read(
     assert slugs(reads[0]) == ["chorus-unreadable-file"]
     assert reads[0].sha256 == hashlib.sha256(hostile.read_bytes()).hexdigest()
     assert len(reads[1].data) == 3
+
+
+# --- hostile copies of a real extract (tests/fixtures/chorus/hostile/) ------------------------------
+
+
+@pytest.mark.parametrize(("name", "refused"), [
+    # Line 8 opens a quote it never closes: it used to run into line 9, read as one line with its values.
+    ("guillemet-errant.csv", {8: "chorus-unreadable-line"}),
+    # Line 10 has a 200,000-character label: every line after it used to be dropped.
+    ("valeur-200000-caracteres.csv", {10: "chorus-unreadable-line"}),
+    # Lines 12 and 13 are written with commas: they used to become one-value lines, then vanish unsaid.
+    ("autre-separateur.csv", {12: "chorus-wrong-separator", 13: "chorus-wrong-separator"}),
+    # The file stops in the middle of line 17, without a line end: it used to be read as it was.
+    ("derniere-ligne-coupee.csv", {17: "chorus-truncated-line"}),
+])
+def test_a_hostile_extract_loses_only_its_broken_lines(name: str, refused: dict[int, str]) -> None:
+    from ftap_pipeline.io.chorus_reader import read_chorus_files
+
+    base = read_chorus_file(FIXTURES / "inf-bud-53-ae_2024.csv")
+    [read] = read_chorus_files([FIXTURES / "hostile" / name], workers=1)
+
+    assert read.layout == INF_BUD_53_AE
+    assert {f.row: f.slug for f in read.findings} == refused
+    assert all(f.cell == f"ligne {f.row}" for f in read.findings)
+    expected = base.data[~base.data[LINE].isin(list(refused))].reset_index(drop=True)
+    assert read.data.equals(expected)  # every other line, with the very values of the intact extract
+    assert sorted(read.data[LINE].tolist() + list(refused)) == list(range(6, 18))  # lines 6 to 17 are the data
