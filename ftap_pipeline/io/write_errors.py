@@ -60,18 +60,30 @@ def outputs_problem(exc: OSError, outputs: Path) -> str | None:
     return None
 
 
+def _system_error(exc: BaseException) -> OSError | None:
+    """The `OSError` behind `exc`: a library may wrap it (xlsxwriter raises `FileCreateError` from it)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 @contextlib.contextmanager
 def writing_into(outputs: Path) -> Iterator[None]:
-    """Turn the system's refusals to write into `outputs` into `OutputsUnwritableError`; other errors pass as they are."""
+    """Turn the system's refusals to write into `outputs` into `OutputsUnwritableError`, even wrapped by a library;
+    other errors pass as they are."""
     try:
         yield
     except OutputsUnwritableError:
         raise
-    except OSError as exc:
-        problem = outputs_problem(exc, outputs)
-        if problem is None:
+    except Exception as exc:
+        cause = _system_error(exc)
+        problem = None if cause is None else outputs_problem(cause, outputs)
+        if cause is None or problem is None:
             raise
-        raise OutputsUnwritableError(problem, exc) from exc
+        raise OutputsUnwritableError(problem, cause) from exc
 
 
 #: The system's errors that are not refusals to write, as an operator would say them.
