@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.model import ParsedReturn, ReturnInput
 from ftap_pipeline.core.normalise import parse_return, unreadable_return
+from ftap_pipeline.io import parse_cache
 from ftap_pipeline.io.hashing import sha256_of
 from ftap_pipeline.io.isolation import chunk_size, map_isolated
 from ftap_pipeline.io.workbook_reader import crashed, read_file, read_isolated
@@ -112,10 +115,76 @@ def _parse_crashed(path: Path) -> ParsedReturn:
     return unreadable_return(ReturnInput(path.name, _fingerprint(path), error=crashed(path).error))
 
 
-def parse_returns(paths: Sequence[Path], workers: int = 2) -> list[ParsedReturn]:
+def parse_returns(paths: Sequence[Path], workers: int = 2, *, cache: Path | None = None) -> list[ParsedReturn]:
     """Read and parse return files in isolated worker processes, in chunks; an unreadable one carries its reason.
 
     Parsing where the file is read spreads it over every core, and each chunk sends back a few lists of
-    typed values rather than every cell of its workbooks."""
+    typed values rather than every cell of its workbooks. With a `cache` folder (see `io/parse_cache.py`),
+    a file whose parse is cached is only read and hashed, and its parse loaded from the cache."""
+    return read_returns_cached(paths, workers, cache).returns
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The parsed returns, in the order of the paths, and which files went to the parser (the others came
+    from the cache)."""
+
+    returns: list[ParsedReturn]
+    parsed: tuple[str, ...]
+
+
+def read_returns_cached(paths: Sequence[Path], workers: int = 2, cache: Path | None = None) -> Intake:
+    """`parse_returns`, saying which files were parsed: the misses, stored in the cache after the reading."""
     paths = list(paths)
-    return map_isolated(parse_file, paths, _parse_crashed, workers=workers, chunk=chunk_size(len(paths), workers))
+    store = parse_cache.open_cache(cache) if paths else None
+    if store is None:
+        return Intake(_parse_isolated(parse_file, paths, workers), tuple(p.name for p in paths))
+    crashed: set[str] = set()
+
+    def on_crash(path: Path) -> ParsedReturn:
+        crashed.add(path.name)
+        return _parse_crashed(path)
+
+    store.share_with_workers()
+    chunk = chunk_size(len(paths), workers)
+    first = map_isolated(partial(parse_unless_cached, store.folder, store.generation), paths, on_crash,
+                         workers=workers, chunk=chunk)
+    loaded = store.load(r.key for r in first if isinstance(r, parse_cache.Hit))
+    out: list[ParsedReturn | None] = [loaded.get(r.key) if isinstance(r, parse_cache.Hit) else r for r in first]
+    again = [i for i, r in enumerate(out) if r is None]  # a hit the cache could not give back whole
+    for i, parsed in zip(again, _parse_isolated(parse_file, [paths[i] for i in again], workers, on_crash),
+                         strict=True):
+        out[i] = parsed
+    returns = [r for r in out if r is not None]
+    new = [r for r, f in zip(returns, first, strict=True) if not isinstance(f, parse_cache.Hit) or f.key not in loaded]
+    store.save([r for r in new if _cacheable(r, crashed)],
+               seen=[parse_cache.entry_key(r.sha256, r.file) for r in returns if r.sha256])
+    parsed_names = tuple(r.file for r in new)
+    log.info("Remontées : %d reprise(s) du cache des remontées lues, %d lue(s) et analysée(s).",
+             len(returns) - len(parsed_names), len(parsed_names))
+    return Intake(returns, parsed_names)
+
+
+def _parse_isolated(fn: Callable[[Path], ParsedReturn], paths: Sequence[Path], workers: int,
+                    on_crash: Callable[[Path], ParsedReturn] | None = None) -> list[ParsedReturn]:
+    return map_isolated(fn, paths, on_crash or _parse_crashed, workers=workers, chunk=chunk_size(len(paths), workers))
+
+
+def _cacheable(parsed: ParsedReturn, crashed: set[str]) -> bool:
+    """Only what the bytes alone decide: not a file that killed its worker or could not be read at all."""
+    return bool(parsed.sha256) and parsed.readable and parsed.file not in crashed
+
+
+def parse_unless_cached(folder: Path, generation: str, path: Path) -> ParsedReturn | parse_cache.Hit:
+    """In a worker: a file whose key the cache's index holds is only hashed, the others are parsed.
+
+    The parse reads the file again (`read_file`) and its own fingerprint is what the cache stores it under,
+    so a file changed between the two reads is stored under the bytes it was parsed from."""
+    try:
+        sha = sha256_of(path)
+    except OSError:
+        return parse_file(path)
+    key = parse_cache.entry_key(sha, path.name)
+    if parse_cache.is_known(folder, generation, key):
+        return parse_cache.Hit(key, path.name)
+    return parse_file(path)
