@@ -71,6 +71,11 @@ class RunConfig:
     def out_dir(self) -> Path:
         return self.outputs / self.scope.label
 
+    @property
+    def cache(self) -> Path:
+        """The parsed returns' cache (`io/parse_cache.py`), in the outputs' state folder: deleting it is safe."""
+        return self.outputs / ".etat" / "cache-remontees"
+
 
 @dataclass(frozen=True)
 class Ingested:
@@ -105,7 +110,7 @@ def ingest(config: RunConfig) -> Ingested:
     The flow may call the three steps apart, to read the returns' chunks elsewhere (a Dask cluster)."""
     scanned = scan_inputs(config)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(scanned.paths))
-    return assess_inputs(config, scanned, read_chunk(scanned.paths, config.workers))
+    return assess_inputs(config, scanned, read_chunk(scanned.paths, config.workers, cache=config.cache))
 
 
 def scan_inputs(config: RunConfig) -> Scanned:
@@ -119,10 +124,10 @@ def scan_inputs(config: RunConfig) -> Scanned:
     return Scanned(referentiel, tuple(paths), tuple(refused), t0)
 
 
-def read_chunk(paths: Sequence[Path], workers: int = 2) -> list[ParsedReturn]:
+def read_chunk(paths: Sequence[Path], workers: int = 2, *, cache: Path | None = None) -> list[ParsedReturn]:
     """Read and parse some returns in isolated processes, in the order given (wherever this runs: a Dask
     worker as well)."""
-    return intake.parse_returns(paths, workers)
+    return intake.parse_returns(paths, workers, cache=cache)
 
 
 def assess_inputs(config: RunConfig, scanned: Scanned, parsed: Sequence[ParsedReturn]) -> Ingested:
