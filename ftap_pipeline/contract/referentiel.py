@@ -21,6 +21,10 @@ P_ROI: Final = "Ratio ROI minimal à 3 ans"
 P_PROJETS_AN: Final = "Projets par an visés"
 P_COMITES_AN: Final = "Comités par an minimum"
 P_TOLERANCE: Final = "Tolérance de rapprochement (€)"
+#: Caps per return (optional rows: a référentiel without them takes the defaults): more lines than this in one
+#: sheet refuses the return before its lines are checked; past the findings cap, findings are counted, not listed.
+P_LIGNES_MAX: Final = "Lignes max. par remontée"
+P_ANOMALIES_MAX: Final = "Anomalies max. par remontée"
 DEFAULT_PARAMETERS: Final[dict[str, float]] = {
     P_PLAFOND: 2_000_000.0,
     P_COFINANCEMENT: 0.5,
@@ -29,6 +33,8 @@ DEFAULT_PARAMETERS: Final[dict[str, float]] = {
     P_PROJETS_AN: 10.0,
     P_COMITES_AN: 3.0,
     P_TOLERANCE: 1.0,
+    P_LIGNES_MAX: 5000.0,
+    P_ANOMALIES_MAX: 500.0,
 }
 
 #: What each parameter may be (low, high), so that a slip (a share typed as 50 for 50 %, a
@@ -41,6 +47,9 @@ PARAMETER_BOUNDS: Final[dict[str, tuple[float, float]]] = {
     P_PROJETS_AN: (1.0, 1000.0),
     P_COMITES_AN: (1.0, 52.0),
     P_TOLERANCE: (0.0, 1e6),
+    # The reader refuses a sheet of more than 100 000 rows whatever this says (`preflight.MAX_ROWS`).
+    P_LIGNES_MAX: (1.0, 100_000.0),
+    P_ANOMALIES_MAX: (10.0, 100_000.0),
 }
 
 _CODE_PREFIX = re.compile(r"^(BG00|PCE)/", re.IGNORECASE)

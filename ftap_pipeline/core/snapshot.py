@@ -89,8 +89,10 @@ def from_rows(rows: Sequence[Sequence[Cell]]) -> Snapshot | None:
         return None
     parameters = dict(DEFAULT_PARAMETERS)
     for name in DEFAULT_PARAMETERS:
+        if (PARAMETER, name) not in values:
+            continue  # a template made before the parameter existed: its default, as in the référentiel
         try:
-            parameters[name] = float(values.get((PARAMETER, name), ""))
+            parameters[name] = float(values[(PARAMETER, name)])
         except ValueError:
             return None
     selection = project["date_selection"]

@@ -251,7 +251,10 @@ def test_ordinary_names_pass(folders: list[str], files: list[str]) -> None:
     check_entry_names(["/".join([*folders, f]) for f in files])
 
 
-@given(st.lists(_SAFE, min_size=1, max_size=4), st.characters(categories=("Cc",)))
+_CONTROL = st.sampled_from([chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))])
+
+
+@given(st.lists(_SAFE, min_size=1, max_size=4), _CONTROL)
 def test_a_control_character_anywhere_in_a_name_is_refused(parts: list[str], control: str) -> None:
     with pytest.raises(InputError) as info:
         check_entry_names(["xl/styles.xml", f"{parts[0]}{control}{'/'.join(parts[1:])}"])
