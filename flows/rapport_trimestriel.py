@@ -10,7 +10,8 @@ from ftap_pipeline import launch
 
 @flow(name="rapport_trimestriel", log_prints=False, persist_result=False, validate_parameters=False)
 def rapport_trimestriel(inputs: str | None = None, outputs: str | None = None, period: str | None = None,
-                        send: bool | None = None, renvoyer: bool = False) -> FlowOutcome:
+                        send: bool | None = None, renvoyer: bool = False, task_runner: str | None = None,
+                        dask_address: str | None = None) -> FlowOutcome:
     """Rapport trimestriel FTAP : ingestion, contrôle, rapprochement AE/CP, classeurs et courriels.
 
     Args:
@@ -19,6 +20,8 @@ def rapport_trimestriel(inputs: str | None = None, outputs: str | None = None, p
         period: trimestre AAAA-Tn (défaut : le dernier trimestre achevé, au moment du lancement).
         send: envoyer les courriels (défaut : oui si FTAP_SMTP_HOST est défini).
         renvoyer: renvoyer aussi les courriels déjà remis.
+        task_runner: où lire les remontées : local (défaut, sur cette machine) ou dask (sur un cluster Dask).
+        dask_address: adresse du planificateur du cluster Dask, tcp://HÔTE:PORT (avec task_runner dask).
     """
     config = launch.quarterly_config(settings(), inputs, outputs, period, send, renvoyer)
-    return run_pipeline(config)
+    return run_pipeline(config, launch.cluster(task_runner, dask_address))

@@ -4,6 +4,10 @@ Tasks are few and coarse on purpose (a local Prefect server drops task history p
 task costs ~20 ms): reading and validating all returns is one task, not one task per file. Their large
 results stay in `flows.handoff`, so Prefect never walks an `Ingested` or a `Built`.
 
+On a Dask cluster the reading is split: the référentiel and the inbox's list in the flow, one task per
+chunk of returns on the cluster's workers (which send back only the chunk's parsed returns), then the
+assessment in the flow, as `pipeline.ingest` does in one go.
+
 Retries: none on reading, assembling or writing, which give the same result when tried again; the e-mail
 step retries inside the sender, on the replies that can recover (4xx, a dropped connection), and the ledger
 keeps a retried run from sending twice.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_link_artifact, create_table_artifact
@@ -21,12 +26,31 @@ from prefect.cache_policies import NO_CACHE
 from flows import handoff
 from flows.summary import report_markdown
 from ftap_pipeline import pipeline
+from ftap_pipeline.contract.model import ParsedReturn
 from ftap_pipeline.io.delivery import DeliveryOutcome
 
 
 @task(name="lecture-et-controle", cache_policy=NO_CACHE, persist_result=False)
 def ingest_task(config: pipeline.RunConfig) -> str:
     return handoff.put(pipeline.ingest(config))
+
+
+@task(name="referentiel-et-boite-des-remontees", cache_policy=NO_CACHE, persist_result=False)
+def scan_task(config: pipeline.RunConfig) -> str:
+    return handoff.put(pipeline.scan_inputs(config))
+
+
+@task(name="lecture-d-un-lot", cache_policy=NO_CACHE, persist_result=False)
+def read_chunk_task(paths: list[Path]) -> list[ParsedReturn]:
+    """Runs on a Dask worker: one reading subprocess for the chunk, since the worker's threads already run
+    chunks side by side. Its result travels back to the flow, which keeps it in the handoff."""
+    return pipeline.read_chunk(paths, 1)
+
+
+@task(name="controle", cache_policy=NO_CACHE, persist_result=False)
+def assess_task(scanned: str, parsed: str, config: pipeline.RunConfig) -> str:
+    return handoff.put(pipeline.assess_inputs(config, handoff.get(scanned, pipeline.Scanned),
+                                              handoff.get(parsed, list)))
 
 
 @task(name="rapprochement-et-mise-en-forme", cache_policy=NO_CACHE, persist_result=False)
