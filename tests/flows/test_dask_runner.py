@@ -47,10 +47,10 @@ def client() -> Iterator[Client]:
     """Two worker processes of one thread each, daemonic as Dask starts them, stopped whatever happens."""
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",  # type: ignore[no-untyped-call]
                            dashboard_address=None)
     try:
-        with Client(cluster) as dask_client:
+        with Client(cluster) as dask_client:  # type: ignore[no-untyped-call]
             yield dask_client
     finally:
         cluster.close()
@@ -86,13 +86,13 @@ def _poison_on_workers() -> None:
     from ftap_pipeline.io import intake
 
     _REAL.setdefault("parse_file", intake.parse_file)
-    intake.parse_file = parse_or_die  # type: ignore[assignment]
+    intake.parse_file = parse_or_die
 
 
 def _heal_workers() -> None:
     from ftap_pipeline.io import intake
 
-    intake.parse_file = _REAL.pop("parse_file", intake.parse_file)  # type: ignore[assignment]
+    intake.parse_file = _REAL.pop("parse_file", intake.parse_file)
 
 
 _REAL: dict[str, Any] = {}
@@ -107,11 +107,15 @@ def parse_or_die(path: Path) -> ParsedReturn:
     return parse_file(path)
 
 
+def _address(client: Client) -> str:
+    return str(client.scheduler_info()["address"])
+
+
 def test_a_run_on_the_cluster_writes_the_same_report_as_a_local_run(server: PrefectServer, client: Client,
                                                                    tmp_path: Path) -> None:
     local = _ftap_run(server, INPUTS, tmp_path / "local")
     assert local.returncode == 0, local.stderr[-3000:]
-    address = str(client.scheduler.address)
+    address = _address(client)
     dask = _ftap_run(server, INPUTS, tmp_path / "dask", "--task-runner", "dask", "--dask-address", address)
     assert dask.returncode == 0, dask.stderr[-3000:]
     assert f"sur le cluster Dask {address} (2 fil(s) d'exécution), en 8 lot(s)" in dask.stderr
@@ -136,7 +140,7 @@ def test_a_file_that_kills_its_reader_is_rejected_inside_the_dask_worker(server:
     client.run(_poison_on_workers)
     try:
         dask = _ftap_run(server, inputs, tmp_path / "sorties", "--task-runner", "dask", "--dask-address",
-                         str(client.scheduler.address))
+                         _address(client))
     finally:
         client.run(_heal_workers)
     assert dask.returncode == 0, dask.stderr[-3000:]
