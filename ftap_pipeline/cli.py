@@ -380,6 +380,12 @@ def _say_findings(exc: Exception) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in ("run", "comite", "check"):
+        from ftap_pipeline.io.xml_safety import xml_safety_problem
+
+        if (problem := xml_safety_problem()) is not None:
+            _say(problem)
+            return EXIT_ERROR
     if args.command in ("run", "comite"):
         return cmd_run(args)
     if args.command == "envois":
