@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,53 @@ def test_an_inputs_folder_that_cannot_be_examined_is_refused_in_french(tmp_path:
     is said in French, not raised mid-run."""
     with pytest.raises(launch.LaunchError, match="n'est pas accessible"):
         launch.check_inputs(tmp_path / ("entrees" * 60))
+
+
+# --- where the returns are read: this machine, or a Dask cluster ---------------------------------------------
+
+
+def test_by_default_the_returns_are_read_on_this_machine() -> None:
+    assert launch.parse_cluster(None, None) is None
+    assert launch.parse_cluster(" Local ", "") is None
+
+
+def test_dask_takes_the_scheduler_address_and_an_address_alone_means_dask() -> None:
+    assert launch.parse_cluster("dask", " tcp://10.0.0.5:8786 ") == "tcp://10.0.0.5:8786"
+    assert launch.parse_cluster(None, "tls://planificateur.example.fr:8786") == "tls://planificateur.example.fr:8786"
+    assert launch.parse_cluster("dask", "tcp://[::1]:8786") == "tcp://[::1]:8786"
+
+
+@pytest.mark.parametrize(("runner", "address", "expected"), [
+    ("dask", None, "Paramètre « dask_address » obligatoire avec « task_runner » dask"),
+    ("dask", "  ", "Paramètre « dask_address » obligatoire avec « task_runner » dask"),
+    ("local", "tcp://10.0.0.5:8786", "« dask_address » (tcp://10.0.0.5:8786) donné avec « task_runner » local"),
+    ("thread", None, "« task_runner » : « thread » n'est pas un exécuteur connu ; valeurs possibles : local, dask"),
+    ("dask", "10.0.0.5:8786", "« 10.0.0.5:8786 » n'est pas l'adresse d'un planificateur Dask"),
+    ("dask", "tcp://10.0.0.5", "« tcp://10.0.0.5 » n'est pas l'adresse d'un planificateur Dask"),
+    ("dask", "tcp://10.0.0.5:99999", "« tcp://10.0.0.5:99999 » n'est pas l'adresse d'un planificateur Dask"),
+    ("dask", "tcp://:8786", "« tcp://:8786 » n'est pas l'adresse d'un planificateur Dask"),
+    ("dask", "http://10.0.0.5:8786", "« http://10.0.0.5:8786 » n'est pas l'adresse d'un planificateur Dask"),
+    ("dask", 8786, "« dask_address » : « 8786 » n'est pas un texte"),
+])
+def test_a_wrong_cluster_parameter_is_refused_in_french(runner: str, address: object, expected: str) -> None:
+    with pytest.raises(launch.LaunchError) as info:
+        launch.parse_cluster(runner, address)  # type: ignore[arg-type]  # a deployment's parameters are JSON
+    assert expected in info.value.message
+
+
+def test_a_cluster_that_does_not_answer_is_refused_before_any_work() -> None:
+    with socket.socket() as s:  # a port just freed: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(launch.LaunchError) as info:
+        launch.cluster("dask", f"tcp://127.0.0.1:{port}")
+    assert info.value.message.startswith(f"Le cluster Dask tcp://127.0.0.1:{port} ne répond pas (connexion refusée")
+    assert info.value.message.endswith("Rien n'a été lu ni écrit.")
+
+
+def test_a_cluster_that_listens_is_accepted() -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"tcp://127.0.0.1:{listening.getsockname()[1]}"
+        assert launch.cluster("dask", address) == address
