@@ -173,3 +173,14 @@ def test_a_cluster_that_does_not_answer_is_refused_before_reading(server: Prefec
     assert "Rien n'a été lu ni écrit." in proc.stderr
     assert "Traceback" not in proc.stderr
     assert list((tmp_path / "sorties").iterdir()) == []
+
+
+def test_both_deployments_take_the_cluster_parameters_described_in_french() -> None:
+    from flows.dossier_comite import dossier_comite
+    from flows.rapport_trimestriel import rapport_trimestriel
+
+    for flow in (rapport_trimestriel, dossier_comite):
+        properties = flow.parameters.properties
+        assert "local (défaut, sur cette machine) ou dask" in properties["task_runner"]["description"]
+        assert "tcp://HÔTE:PORT" in properties["dask_address"]["description"]
+        assert "task_runner" not in flow.parameters.required
