@@ -277,7 +277,41 @@ def structural_case(seed: Path, plan: Sequence[Plan], out: Path) -> int | None:
 
 # --- Byte mutations ---------------------------------------------------------------------------------------------
 
+#: Changes to the XML of a sheet, each on the n-th match of a pattern (n modulo the matches): what a broken
+#: writer or a hand edit leaves, still well-formed, so that the file reads and its rules run.
+XML_EDITS: dict[str, tuple[bytes, tuple[bytes, ...]]] = {
+    # OOXML: a cell's type, value, reference; a row's number; a row twice or gone
+    "cell-type": (rb' t="[a-zA-Z]+"', (b' t="n"', b' t="b"', b' t="e"', b' t="str"', b' t="inlineStr"', b' t="d"', b"")),
+    "cell-value": (rb"<v>[^<]*</v>", (b"<v></v>", b"<v>abc</v>", b"<v>1e400</v>", b"<v>-1</v>", b"<v>NaN</v>",
+                                      b"<v>99999</v>", b"<v>1e26</v>", b"<v>2958466</v>", b"<v>#REF!</v>")),
+    "cell-ref": (rb' r="[A-Z]+[0-9]+"', (b' r="XFD1048576"', b' r="A1"', b' r="a2"', b' r="B"', b' r="ZZZZ9"', b"")),
+    "row-number": (rb'<row r="[0-9]+"', (b'<row r="1"', b'<row r="0"', b'<row r="1048577"', b'<row r="x"', b"<row")),
+    "row-twice": (rb"<row [^>]*>.*?</row>", (b"\\g<0>\\g<0>",)),
+    "row-gone": (rb"<row [^>]*>.*?</row>", (b"",)),
+    # ODS: a value's type and value; repeated rows and columns
+    "ods-type": (rb'office:value-type="[a-z]+"', (b'office:value-type="float"', b'office:value-type="date"',
+                                                   b'office:value-type="boolean"', b'office:value-type="string"')),
+    "ods-value": (rb'office:(?:date-)?value="[^"]*"', (b'office:value="abc"', b'office:value="1e400"',
+                                                       b'office:date-value="2025-13-45"', b'office:value=""')),
+    "ods-repeat": (rb'number-(?:columns|rows)-repeated="[0-9]+"', (b'number-columns-repeated="1048576"',
+                                                                  b'number-rows-repeated="2"', b'number-rows-repeated="0"',
+                                                                  b'number-columns-repeated="-1"')),
+    "ods-row-twice": (rb"<table:table-row [^>]*>.*?</table:table-row>", (b"\\g<0>\\g<0>",)),
+}
+
+
+def edit_xml(data: bytes, name: str, nth: int, choice: int) -> bytes:
+    """Replace the n-th match of an edit's pattern by one of its replacements (nothing when there is no match)."""
+    pattern, replacements = XML_EDITS[name]
+    matches = list(re.finditer(pattern, data, re.DOTALL))
+    if not matches:
+        return data
+    m = matches[nth % len(matches)]
+    return data[:m.start()] + m.expand(replacements[choice % len(replacements)]) + data[m.end():]
+
+
 BYTE_OPS = st.one_of(
+    st.tuples(st.just("xml"), st.sampled_from(sorted(XML_EDITS)), st.integers(0, 10**6), st.integers(0, 100)),
     st.tuples(st.just("truncate"), st.integers(0, 10**9)),
     st.tuples(st.just("flip"), st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 7)), min_size=1, max_size=8)),
     st.tuples(st.just("splice"), st.integers(0, 10**9), st.integers(1, 4096), st.integers(0, 10**9)),
@@ -285,13 +319,17 @@ BYTE_OPS = st.one_of(
     st.tuples(st.just("zero"), st.integers(0, 10**9), st.integers(1, 4096)),
 )
 #: Where to mutate: the file's raw bytes, or inside one entry of its archive (index among the XML entries).
-WHERE = st.one_of(st.just(("raw",)), st.tuples(st.just("entry"), st.integers(0, 10**6)))
+WHERE = st.one_of(st.just(("raw",)), st.tuples(st.sampled_from(["entry", "sheet"]), st.integers(0, 10**6)))
+#: The entries that hold cells: where a change most often still reads, and so reaches the rules.
+_CELL_ENTRIES = re.compile(r"xl/worksheets/[^/]+\.xml|xl/sharedStrings\.xml|content\.xml")
 BYTE_PLANS = st.tuples(WHERE, st.lists(BYTE_OPS, min_size=1, max_size=3))
 
 
 def mutate_bytes(data: bytes, op: Plan) -> bytes:
     size = len(data)
     kind = op[0]
+    if kind == "xml":
+        return edit_xml(data, op[1], op[2], op[3])
     if kind == "truncate":
         return data[:op[1] % (size + 1)]
     if kind == "flip":
@@ -318,7 +356,9 @@ def xml_entries(data: bytes) -> list[str]:
 def mutate_file(data: bytes, plan: tuple[Plan, Sequence[Plan]]) -> bytes:
     """The bytes of a file mutated by the plan: on the raw bytes, or in an XML entry re-zipped (zip formats)."""
     where, ops = plan
-    entries = xml_entries(data) if where[0] == "entry" and data[:2] == b"PK" else []
+    entries = xml_entries(data) if where[0] != "raw" and data[:2] == b"PK" else []
+    if where[0] == "sheet":
+        entries = [e for e in entries if _CELL_ENTRIES.fullmatch(e)]
     if not entries:
         for op in ops:
             data = mutate_bytes(data, op)
