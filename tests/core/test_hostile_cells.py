@@ -231,3 +231,17 @@ def test_the_findings_that_decide_the_status_are_always_listed(tmp_path: Path) -
     assert r.status == enums.REJETEE
     assert "unknown-project" in {f.slug for f in r.findings[:10]}
     assert len(r.findings) == 11
+
+
+def test_a_personal_template_made_before_the_caps_keeps_its_snapshot() -> None:
+    """Templates already sent to porteurs have no row for the two caps: their snapshot still reads, with defaults."""
+    from ftap_pipeline.core import snapshot
+
+    rows = snapshot.snapshot_rows(b.referentiel(**{P_LIGNES_MAX: 42.0}), "AP-2024-01", "remontee-v1")
+    current = snapshot.from_rows([("", "", ""), *rows])
+    assert current is not None
+    assert current.referentiel.parameter(P_LIGNES_MAX) == 42.0
+    older = [r for r in rows if r[1] not in (P_LIGNES_MAX, P_ANOMALIES_MAX)]
+    old = snapshot.from_rows([("", "", ""), *older])
+    assert old is not None
+    assert (old.referentiel.parameter(P_LIGNES_MAX), old.referentiel.parameter(P_ANOMALIES_MAX)) == (5000.0, 500.0)
