@@ -121,6 +121,7 @@ def test_outputs_the_account_may_not_write_leave_the_previous_report_and_say_so(
     finally:
         for folder in (outputs, *(p for p in outputs.rglob("*") if p.is_dir())):
             folder.chmod(0o755)
+    assert "\n" in done.stdout, done.stderr[-3000:]
     code, message = done.stdout.split("\n", 1)
     assert int(code) == errno.EACCES, done.stderr
     assert message.startswith("le compte « ")
