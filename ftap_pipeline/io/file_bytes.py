@@ -49,13 +49,15 @@ def _open_regular(path: Path) -> Iterator[tuple[BinaryIO, int]]:
         yield fh, info.st_size
 
 
-def read_once(path: Path, slug: str) -> FileBytes:
-    """The file's bytes and their SHA-256; a refusal with `slug` and a French reason, never an exception."""
+def read_once(path: Path, slug: str, *, too_large: str | None = None) -> FileBytes:
+    """The file's bytes and their SHA-256; a refusal with `slug` (`too_large` for a file past the size cap,
+    when the reader has a rule of its own for it) and a French reason, never an exception."""
+    size_slug = too_large or slug
     try:
         with _open_regular(path) as (fh, size):
-            preflight.check_size(size, slug=slug)
+            preflight.check_size(size, slug=size_slug)
             data = fh.read(preflight.MAX_FILE_BYTES + 1)  # a file that grows while it is read stops past the cap
-            preflight.check_size(len(data), slug=slug)
+            preflight.check_size(len(data), slug=size_slug)
     except _NotRegularError:
         return FileBytes(None, "", InputError(slug, {"motif": "Ce n'est pas un fichier ordinaire (dossier, tube ou "
                                                               "périphérique) : il n'est pas lu."}))

@@ -14,9 +14,9 @@ from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.model import ParsedReturn, ReturnInput
 from ftap_pipeline.core.normalise import parse_return, unreadable_return
 from ftap_pipeline.io import parse_cache
-from ftap_pipeline.io.hashing import sha256_of
+from ftap_pipeline.io.file_bytes import fingerprint, read_once
 from ftap_pipeline.io.isolation import chunk_size, map_isolated
-from ftap_pipeline.io.workbook_reader import crashed, read_file, read_isolated
+from ftap_pipeline.io.workbook_reader import ReadOutcome, crashed, read_bytes, read_file, read_isolated
 
 #: Lock and temporary files that office suites leave beside an open workbook.
 _LOCK_PREFIXES = ("~$", ".~lock", ".~", "~")
@@ -84,7 +84,7 @@ def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
     outcomes = read_isolated(list(paths), workers=workers)
     items = []
     for path, outcome in zip(paths, outcomes, strict=True):
-        sha = outcome.sha256 or _fingerprint(path)
+        sha = outcome.sha256 or fingerprint(path)
         if outcome.workbook is not None:
             items.append(ReturnInput(path.name, sha, workbook=outcome.workbook))
         else:
@@ -95,24 +95,19 @@ def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
 
 
 
-def _fingerprint(path: Path) -> str:
-    """The SHA-256 of a file whose worker died, or "" when even that cannot be read: it is named anyway."""
-    try:
-        return sha256_of(path)
-    except OSError:
-        return ""
-
-
 def parse_file(path: Path) -> ParsedReturn:
     """Read and parse one return, in a worker: only its typed lines and findings travel back, not its cells."""
-    outcome = read_file(path)
+    return _parsed(path, read_file(path))
+
+
+def _parsed(path: Path, outcome: ReadOutcome) -> ParsedReturn:
     if outcome.workbook is not None:
         return parse_return(outcome.workbook, path.name, outcome.sha256)
     return unreadable_return(ReturnInput(path.name, outcome.sha256, error=outcome.error))
 
 
 def _parse_crashed(path: Path) -> ParsedReturn:
-    return unreadable_return(ReturnInput(path.name, _fingerprint(path), error=crashed(path).error))
+    return unreadable_return(ReturnInput(path.name, fingerprint(path), error=crashed(path).error))
 
 
 def parse_returns(paths: Sequence[Path], workers: int = 2, *, cache: Path | None = None) -> list[ParsedReturn]:
@@ -176,15 +171,11 @@ def _cacheable(parsed: ParsedReturn, crashed: set[str]) -> bool:
 
 
 def parse_unless_cached(folder: Path, generation: str, path: Path) -> ParsedReturn | parse_cache.Hit:
-    """In a worker: a file whose key the cache's index holds is only hashed, the others are parsed.
-
-    The parse reads the file again (`read_file`) and its own fingerprint is what the cache stores it under,
-    so a file changed between the two reads is stored under the bytes it was parsed from."""
-    try:
-        sha = sha256_of(path)
-    except OSError:
-        return parse_file(path)
-    key = parse_cache.entry_key(sha, path.name)
-    if parse_cache.is_known(folder, generation, key):
-        return parse_cache.Hit(key, path.name)
-    return parse_file(path)
+    """In a worker: a file whose key the cache's index holds is only read and hashed, the others are parsed
+    from the same bytes."""
+    read = read_once(path, "file-unreadable", too_large="file-too-large")
+    if read.data is not None:
+        key = parse_cache.entry_key(read.sha256, path.name)
+        if parse_cache.is_known(folder, generation, key):
+            return parse_cache.Hit(key, path.name)
+    return _parsed(path, read_bytes(path, read))

@@ -14,7 +14,6 @@ and must take down only its worker, never the run.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import struct
@@ -35,6 +34,7 @@ from ftap_pipeline.contract import preflight
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.preflight import MAX_ROWS
 from ftap_pipeline.contract.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
+from ftap_pipeline.io.file_bytes import FileBytes, read_once
 from ftap_pipeline.io.isolation import map_isolated
 
 ACCEPTED_SUFFIXES: Final = preflight.WORKBOOK_SUFFIXES
@@ -519,12 +519,14 @@ class ReadOutcome:
 
 def read_file(path: Path) -> ReadOutcome:
     """Read the file's bytes once: the fingerprint and the workbook both come from them."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reason = f"Le fichier n'a pas pu être lu ({exc.strerror})."
-        return ReadOutcome(path, error=InputError("file-unreadable", {"motif": reason}))
-    sha = hashlib.sha256(data).hexdigest()
+    return read_bytes(path, read_once(path, "file-unreadable", too_large="file-too-large"))
+
+
+def read_bytes(path: Path, read: FileBytes) -> ReadOutcome:
+    """The workbook of bytes already read (and hashed) by `file_bytes.read_once`."""
+    if read.data is None:
+        return ReadOutcome(path, error=read.error, sha256=read.sha256)
+    data, sha = read.data, read.sha256
     try:
         return ReadOutcome(path, workbook=read_workbook(path, data), sha256=sha)
     except InputError as exc:
