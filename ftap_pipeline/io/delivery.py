@@ -9,10 +9,12 @@ the `.eml` copies or the ledger: only `SmtpSender` ever reads the password.
 
 from __future__ import annotations
 
+import email
 import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from enum import StrEnum
 from pathlib import Path
@@ -210,9 +212,9 @@ def deliver(courriers: Sequence[Courrier], out_dir: Path, outputs_root: Path, ru
     relay = _Relay(smtp, backoff_s) if smtp is not None and send else None
     try:
         for copy in _copies(courriers, out_dir, out_dir, run_label, smtp):
-            courrier, recipient, message = copy.courrier, copy.recipient, copy.message
+            courrier, recipient = copy.courrier, copy.recipient
             eml = eml_dir / copy.eml
-            _write_copy(eml, message.as_bytes())
+            message = _published_copy(eml, copy.message)
             written.add(eml)
             done = MessageOutcome(courrier.about, recipient, courrier.subject, DeliveryState.EML_ONLY,
                                   eml=f"{EML_DIR}/{eml.name}")
@@ -239,15 +241,19 @@ def deliver(courriers: Sequence[Courrier], out_dir: Path, outputs_root: Path, ru
     return DeliveryOutcome(tuple(outcomes))
 
 
-def _write_copy(eml: Path, data: bytes) -> None:
-    """A copy already published with the report (the same bytes) is left as it is: the published folder is not
-    written again after its swap."""
+def _published_copy(eml: Path, message: EmailMessage) -> EmailMessage:
+    """The message to send: its copy published with the report when there is one (same `Message-ID`: same run,
+    recipient, sender and attachment), left as it is, so that the published folder is not written again after
+    its swap and what is sent is the copy byte for byte (MIME boundaries are drawn at random); else `message`,
+    whose copy is written now."""
     try:
-        if eml.read_bytes() == data:
-            return
+        published = email.message_from_bytes(eml.read_bytes(), _class=EmailMessage, policy=policy.SMTP)
     except OSError:
-        pass
-    write_bytes(eml, data)
+        published = None
+    if published is not None and published["Message-ID"] == message["Message-ID"]:
+        return published
+    write_bytes(eml, message.as_bytes())
+    return message
 
 
 def _with(outcome: MessageOutcome, state: DeliveryState, detail: str = "") -> MessageOutcome:
