@@ -260,7 +260,7 @@ def test_rerun_replaces_stale_outputs(tmp_path: Path) -> None:
     run_report(config)
     assert not stale.exists()
     manifest = json.loads((config.out_dir / "manifest.json").read_text(encoding="utf-8"))
-    # The `.eml` copies of the messages are written by the delivery, after the report and its manifest.
+    # The manifest lists the report's files; the `.eml` copies of its messages are published with it, apart.
     assert sorted(manifest["sorties"]) == sorted(str(p.relative_to(config.out_dir)) for p in config.out_dir.rglob("*")
                                                   if p.is_file() and p.name != "manifest.json"
                                                   and p.parent.name != EML_DIR)
