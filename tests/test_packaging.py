@@ -29,7 +29,8 @@ from tests.imports import imported_modules
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: Prefect and what only its server brings: none of it belongs in a porteur's install.
-ORCHESTRATION_ONLY = {"prefect", "fastapi", "uvicorn", "sqlalchemy", "alembic", "httpx", "websockets"}
+ORCHESTRATION_ONLY = {"prefect", "fastapi", "uvicorn", "sqlalchemy", "alembic", "httpx", "websockets", "prefect-dask",
+                      "distributed", "dask", "pyarrow"}
 #: A demo return with rejected lines and findings of every gravity.
 DEMO_RETURN = INPUTS / "remontees" / "AP-2023-03_2025-T2.xlsx"
 
@@ -53,7 +54,7 @@ def _pins(path: Path) -> dict[str, str]:
 
 def test_a_plain_install_leaves_the_orchestration_out() -> None:
     assert not {canonicalize_name(r.name) for r in _requirements("")} & ORCHESTRATION_ONLY
-    assert [r.name for r in _requirements("orchestration")] == ["prefect"]
+    assert [r.name for r in _requirements("orchestration")] == ["prefect", "prefect-dask", "distributed", "pyarrow"]
 
 
 def test_the_lock_pins_every_direct_dependency_within_its_range() -> None:

@@ -25,6 +25,8 @@ P_TOLERANCE: Final = "Tolérance de rapprochement (€)"
 #: sheet refuses the return before its lines are checked; past the findings cap, findings are counted, not listed.
 P_LIGNES_MAX: Final = "Lignes max. par remontée"
 P_ANOMALIES_MAX: Final = "Anomalies max. par remontée"
+#: The rows referentiel.md does not list: a référentiel may leave them out.
+OPTIONAL_PARAMETERS: Final = (P_LIGNES_MAX, P_ANOMALIES_MAX)
 DEFAULT_PARAMETERS: Final[dict[str, float]] = {
     P_PLAFOND: 2_000_000.0,
     P_COFINANCEMENT: 0.5,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from ftap_pipeline.contract import enums
-from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS
+from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS
 from ftap_pipeline.demo.model import Project
 from ftap_pipeline.demo.returns import forecast
 from ftap_pipeline.demo.specs import (
@@ -59,7 +59,8 @@ def referentiel_sheets(projects: Sequence[Project]) -> dict[str, Sheet]:
             if perenne == enums.OUI:
                 references.append((project.spec.pid, forecast_year, nature, round(forecast_amount * 1.1, -3),
                                    "Contrat de transformation du 31/07/2023"))
-    parametres: list[tuple[object, ...]] = [(name, value) for name, value in DEFAULT_PARAMETERS.items()]
+    parametres: list[tuple[object, ...]] = [(name, value) for name, value in DEFAULT_PARAMETERS.items()
+                                            if name not in OPTIONAL_PARAMETERS]  # the sheet of referentiel.md
     return {
         "Enveloppes": (("Date d'effet", "Catégorie", "Titre", "Année", "Financeur", "AE (€)", "CP (€)"), enveloppes),
         "Tranches": (("Année", "Date de décision", "AE (€)", "CP (€)"), tranches),
