@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from ftap_pipeline.contract import enums
-from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS
+from ftap_pipeline.contract.referentiel import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.demo import AE_HEADER, CP_HEADER, CUTOFF, SPECS, DemoSummary, write_demo
 
@@ -114,7 +114,7 @@ def test_referentiel_has_the_sheets_and_headers_of_the_spec(demo: DemoSummary) -
     for name, headers in REFERENTIEL_HEADERS.items():
         assert list(next(wb[name].iter_rows(max_row=1, values_only=True))) == headers, name
     params = {r[0]: r[1] for r in _rows(demo.referentiel, "Paramètres")[1:]}
-    assert params == DEFAULT_PARAMETERS
+    assert params == {k: v for k, v in DEFAULT_PARAMETERS.items() if k not in OPTIONAL_PARAMETERS}  # referentiel.md's seven
     nomenclature = {r[0]: r[1] for r in _rows(demo.referentiel, "Nomenclature")[1:]}
     assert nomenclature == {"Programme": "0349", "Centre financier": "0349-CDBU-DITP",
                             "Domaine fonctionnel": "0349-01; 0349-0101B501", "Activité": "03490101B501"}
