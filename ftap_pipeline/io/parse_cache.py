@@ -43,7 +43,7 @@ from ftap_pipeline.contract import layout
 from ftap_pipeline.contract.findings import Finding, Scope
 from ftap_pipeline.contract.layout import Kind
 from ftap_pipeline.contract.model import Lines, ParsedReturn, Projet
-from ftap_pipeline.io.atomic import write_text
+from ftap_pipeline.io.atomic import atomic_path, write_text
 from ftap_pipeline.io.run_lock import RunLockedError, outputs_lock
 
 if TYPE_CHECKING:
@@ -460,8 +460,6 @@ def _read_table(path: Path, schema: pa.Schema) -> pa.Table:
 
 def _write_table(target: Path, table: pa.Table) -> None:
     import pyarrow.parquet as pq
-
-    from ftap_pipeline.io.atomic import atomic_path
 
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd")
