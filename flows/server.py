@@ -38,6 +38,17 @@ def mute_console() -> None:
             handler.setLevel(logging.CRITICAL + 1)
 
 
+def start_early() -> TemporaryServer | None:
+    """Start the temporary server before Prefect is imported, unless the environment names a server.
+
+    Whether the operator's profile names one is known only from Prefect's settings, a second of imports
+    later, and the server's start is the longest wait of a run: it is started on the likely answer, and
+    `cmd_run` stops it at once when the profile names a server after all."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    return start_temporary()
+
+
 def start_temporary() -> TemporaryServer:
     """Start the temporary server now, before the command's heavy imports and checks, which its start overlaps;
     it ends with the command, however the command ends (see `flows/temporary_server.py`). Registered with

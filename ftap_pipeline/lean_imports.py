@@ -1,10 +1,12 @@
-"""What `ftap check` leaves unimported: it must answer in about a second on a porteur's PC.
+"""What `ftap check` and `ftap run` leave unimported: a check must answer in about a second on a porteur's
+PC, and a run's start is the part of its time that does not shrink with the number of returns.
 
 Pandera looks for every optional dataframe backend when it builds its models: with Dask installed (the
 orchestration extra, for `ftap run --task-runner dask`) that alone imports `dask.dataframe`, about 0.3 s,
-and with hypothesis installed (the tests) its strategies import it, about 0.1 s. `ftap check` uses
-neither, so while its modules are imported those two look absent; once they are, the block is lifted, and
-a later import in the same process (a test, a run) works as usual.
+and with hypothesis installed (the tests) its strategies import it, about 0.1 s. Neither command uses
+them (a Dask cluster is reached through `distributed`, which does not import `dask.dataframe`), so while
+they run those two look absent; then the block is lifted, and a later import in the same process (a
+test) works as usual.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ftap_pipeline.core.assess import Assessment, assess_parsed
 from ftap_pipeline.core.figures import ReportScope, committee_dates
 from ftap_pipeline.core.normalise import unreadable_return
 from ftap_pipeline.core.period import Period
-from ftap_pipeline.io import intake
+from ftap_pipeline.io import intake, prefetch
 from ftap_pipeline.io.chorus_reader import read_chorus_files
 from ftap_pipeline.io.delivery import DeliveryOutcome, deliver, write_copies
 from ftap_pipeline.io.referentiel_reader import read_referentiel
@@ -104,13 +104,55 @@ class Scanned:
     started: float
 
 
+@dataclass(frozen=True)
+class ReadInputs:
+    """Everything a run reads from its inputs folder, before any return is assessed, and how long it took."""
+
+    scanned: Scanned
+    parsed: tuple[ParsedReturn, ...]
+    chorus: tuple[ChorusRestitution, ...]
+    seconds: float
+
+
 def ingest(config: RunConfig) -> Ingested:
     """Read the référentiel, every return and every restitution, then assess the returns all at once.
 
-    The flow may call the three steps apart, to read the returns' chunks elsewhere (a Dask cluster)."""
+    The reading is taken from `read_ahead` when it was started for this run. The flow may also call the
+    steps apart, to read the returns' chunks elsewhere (a Dask cluster)."""
+    ahead = prefetch.claim(_ahead_key(config))
+    read = ahead.result() if ahead is not None else read_inputs(config)
+    if not isinstance(read, ReadInputs):
+        raise TypeError(f"read ahead: expected ReadInputs, got {type(read).__name__}")
+    return assess_read(config, read)
+
+
+def read_inputs(config: RunConfig) -> ReadInputs:
+    """Read the référentiel, list the inbox, parse every return (in workers, through the cache) and read the
+    Chorus restitutions: all the run's reading, with nothing assessed yet."""
     scanned = scan_inputs(config)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(scanned.paths))
-    return assess_inputs(config, scanned, read_chunk(scanned.paths, config.workers, cache=config.cache))
+    parsed = read_chunk(scanned.paths, config.workers, cache=config.cache)
+    chorus = read_chorus(config)
+    return ReadInputs(scanned, tuple(parsed), chorus, time.perf_counter() - scanned.started)
+
+
+def read_ahead(config: RunConfig) -> None:
+    """Start `read_inputs(config)` in the background, for the `ingest` of the same run to take.
+
+    `ftap run` calls it before it waits for Prefect's temporary server: the reading uses the cores that the
+    wait leaves idle. The readers' modules are imported first, in this thread (see `io/prefetch.py`)."""
+    intake.import_readers()
+    prefetch.start(_ahead_key(config), lambda: read_inputs(config))
+
+
+def forget_read_ahead(config: RunConfig) -> None:
+    """Drop a reading started by `read_ahead` that the run did not take (it stopped before reading)."""
+    prefetch.discard(_ahead_key(config))
+
+
+def _ahead_key(config: RunConfig) -> tuple[str, str, str, int]:
+    """What a reading depends on: the inputs, the cache, the report (a committee's date warning), the workers."""
+    return (str(config.inputs.resolve()), str(config.cache.resolve()), config.scope.label, config.workers)
 
 
 def scan_inputs(config: RunConfig) -> Scanned:
@@ -130,21 +172,30 @@ def read_chunk(paths: Sequence[Path], workers: int = 2, *, cache: Path | None = 
     return intake.parse_returns(paths, workers, cache=cache)
 
 
+def read_chorus(config: RunConfig) -> tuple[ChorusRestitution, ...]:
+    """The Chorus restitutions of the inputs folder, each file read in a worker."""
+    return tuple(read_chorus_files(intake.discover(config.inputs / inbox.CHORUS_DIR), workers=config.workers))
+
+
 def assess_inputs(config: RunConfig, scanned: Scanned, parsed: Sequence[ParsedReturn]) -> Ingested:
-    """With every return parsed: the refused entries as rejected returns, the Chorus restitutions, then all
-    the returns assessed at once."""
-    returns = [*parsed, *(unreadable_return(item) for item in intake.refused_returns(scanned.refused))]
+    """With every return parsed (on a cluster): the Chorus restitutions read, then `assess_read`."""
+    chorus = read_chorus(config)
+    return assess_read(config, ReadInputs(scanned, tuple(parsed), chorus, time.perf_counter() - scanned.started))
+
+
+def assess_read(config: RunConfig, read: ReadInputs) -> Ingested:
+    """The refused entries as rejected returns, then all the returns assessed at once."""
+    scanned = read.scanned
+    returns = [*read.parsed, *(unreadable_return(item) for item in intake.refused_returns(scanned.refused))]
     returns.sort(key=lambda p: p.file)
     if scanned.refused:
         log.warning("Attention : %d entrée(s) du dossier des remontées ne sont pas lues (liens, dossiers, fichiers "
                     "cachés…) ; elles figurent comme rejetées.", len(scanned.refused))
-    chorus = read_chorus_files(intake.discover(config.inputs / inbox.CHORUS_DIR), workers=config.workers)
     log.info("Contrôle des remontées…")
     t1 = time.perf_counter()
     assessment = assess_parsed(returns, scanned.referentiel, config.scope.cutoff)
     t2 = time.perf_counter()
-    return Ingested(scanned.referentiel, assessment, tuple(chorus),
-                    (("lecture", t1 - scanned.started), ("validation", t2 - t1)))
+    return Ingested(scanned.referentiel, assessment, read.chorus, (("lecture", read.seconds), ("validation", t2 - t1)))
 
 
 def build(ingested: Ingested, config: RunConfig) -> Built:
@@ -213,5 +264,6 @@ def run_report(config: RunConfig) -> Path:
     return run(config).workbook
 
 
-__all__ = ["Built", "Ingested", "Mailing", "RunConfig", "RunResult", "Scanned", "assess_inputs", "build", "ingest",
-           "publish", "read_chunk", "run", "run_report", "scan_inputs", "send"]
+__all__ = ["Built", "Ingested", "Mailing", "ReadInputs", "RunConfig", "RunResult", "Scanned", "assess_inputs",
+           "assess_read", "build", "forget_read_ahead", "ingest", "publish", "read_ahead", "read_chorus", "read_chunk",
+           "read_inputs", "run", "run_report", "scan_inputs", "send"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -93,6 +94,27 @@ def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
                                                                              {"motif": "Fichier illisible."})))
     return items
 
+
+
+def import_readers() -> None:
+    """Import, in this process, the modules that reading workers import on their first file.
+
+    A worker forked while another thread of this process imports a module would wait forever on that
+    module's lock if it needed the module too; `pipeline.read_ahead` forks while the main thread imports
+    Prefect. After this call a worker reading a return, the référentiel or a restitution imports nothing
+    (tests/io/test_intake.py checks it on every file of the demo)."""
+    import encodings.ascii  # the codecs of zip entry names, Chorus extracts and .xls sheets
+    import encodings.cp437
+    import encodings.cp1252
+    import encodings.latin_1
+    import encodings.utf_16_le  # noqa: F401
+    import importlib
+
+    import python_calamine  # noqa: F401
+
+    importlib.import_module("pandas.core.methods.to_dict")  # the référentiel's records (a private module)
+    if sys.platform != "win32":
+        import resource  # noqa: F401  # the workers' limits
 
 
 def parse_file(path: Path) -> ParsedReturn:

@@ -27,6 +27,26 @@ from ftap_pipeline.io.write_errors import writing_into
 
 LOCK_FILE = ".ftap.lock"
 log = logging.getLogger("ftap")
+#: The descriptors of the locks this process holds.
+_held: set[int] = set()
+
+
+def _let_go_in_child() -> None:
+    """A forked child (a reader, a writer) shares its parent's open lock: were the parent killed, the child
+    would keep the folder locked until it ended. Its copies are pointed at the null device instead: the
+    parent's lock stands, and the numbers stay valid in the child (nothing else gets them)."""
+    if not _held:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in _held:
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
+    _held.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_let_go_in_child)
 
 
 class RunLockedError(RuntimeError):
@@ -77,6 +97,8 @@ def outputs_lock(outputs: Path, what: str) -> Iterator[None]:
             handle.flush()
             for done in sweep(outputs):
                 log.warning("Reprise après un traitement interrompu : %s.", done)
+        _held.add(handle.fileno())
         yield
     finally:
+        _held.discard(handle.fileno())
         handle.close()

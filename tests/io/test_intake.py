@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,39 @@ def test_parsing_in_chunks_gives_what_parsing_each_file_here_gives(tmp_path: Pat
     assert pooled == here
     assert pooled[-1].findings[0].slug == "file-unreadable"
     assert sum(p.lines_read for p in pooled) > 100
+
+
+IMPORT_PROBE = """
+import json, sys
+from pathlib import Path
+from ftap_pipeline import pipeline  # what a run has imported when it reads ahead
+from ftap_pipeline.io import chorus_reader, intake, isolation, parse_cache, referentiel_reader
+intake.import_readers()
+before = set(sys.modules)
+inputs, extra, cache = Path(sys.argv[1]), [Path(p) for p in sys.argv[3:]], Path(sys.argv[2])
+returns = sorted((inputs / "remontees").iterdir()) + extra
+list(isolation.apply_each(intake.parse_file, returns, 600))  # a worker's body, limits included
+store = parse_cache.open_cache(cache)
+store.share_with_workers()
+for path in returns:
+    intake.parse_unless_cached(store.folder, store.generation, path)
+referentiel_reader.read_in_worker(inputs / "reference" / "referentiel.xlsx")
+for path in sorted((inputs / "chorus").iterdir()):
+    chorus_reader.read_restitutions(path)
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_once_the_readers_are_imported_a_reading_worker_imports_nothing(tmp_path: Path) -> None:
+    """`pipeline.read_ahead` forks readers while the main thread imports Prefect: a reader that imported a
+    module then could wait forever on its lock. Every kind of file the demo and LibreOffice give is read."""
+    from tests.conftest import soffice
+    from tests.fuzz_support import convert
+
+    extra: list[Path] = []
+    if soffice() is not None:
+        seeds = sorted((INPUTS / "remontees").iterdir())[:2]
+        extra = [*convert(seeds[:1], "ods", tmp_path / "ods"), *convert(seeds[1:], "xls", tmp_path / "xls")]
+    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE, str(INPUTS), str(tmp_path / "cache"),
+                           *map(str, extra)], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -135,3 +135,27 @@ def test_holding_the_lock_puts_right_what_a_killed_run_left(tmp_path: Path) -> N
     with outputs_lock(tmp_path, "rapport 2025-T2"):
         assert not staging.exists()
         assert not leftover.exists()
+
+
+def test_a_forked_child_does_not_keep_the_folder_locked_after_its_parent_lets_go(tmp_path: Path) -> None:
+    """Readers and writers are forked while the run holds the lock: were the run killed, a child still
+    running must not hold the folder for the next run."""
+    import os
+    import time
+
+    with outputs_lock(tmp_path, "rapport 2025-T2"):
+        ready, said = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child says it runs, then waits
+            os.write(said, b"1")
+            time.sleep(5)
+            os._exit(0)
+        assert os.read(ready, 1) == b"1"
+        os.close(ready)
+        os.close(said)
+    try:
+        with outputs_lock(tmp_path, "rapport 2025-T2"):  # the child is still alive, and the lock is free
+            assert os.waitpid(child, os.WNOHANG) == (0, 0)
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
