@@ -92,6 +92,31 @@ def unreadable_return(item: ReturnInput) -> ParsedReturn:
     return dataclasses.replace(shell, findings=(shell.finding_of(error),))
 
 
+def _remembered(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`parse`, remembering what each text or number gave: a column repeats its statuses, codes, suppliers
+    and amounts on every line. Texts and floats are remembered apart (`1.0` is not `"1.0"`), zeros and NaN
+    not at all (`-0.0` equals `0.0` but reads differently), and only what parsed: a refused value is refused
+    again, with its cell."""
+    texts: dict[str, Any] = {}
+    numbers: dict[float, Any] = {}
+
+    def parsed(raw: Any) -> Any:
+        kind = type(raw)
+        if kind is str:
+            known: dict[Any, Any] = texts
+        elif kind is float and raw and raw == raw:
+            known = numbers
+        else:
+            return parse(raw)
+        try:
+            return known[raw]
+        except KeyError:
+            value = known[raw] = parse(raw)
+            return value
+
+    return parsed
+
+
 def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
     if f.kind is Kind.CHOICE:
         index = choice_index(f.choices)
@@ -264,16 +289,19 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
                                                 f"« {sheet.name} » ; ses lignes ne peuvent pas être retenues."},
                     sheet=sheet.name, cell=f"{sheet.name}!{a1(h, 0)}", field=f.label, scope=scope)
     parsers: list[tuple[Field, int | None, Callable[[Any], Any]]] = [
-        (f, positions.get(f.key), _parser(f, date1904)) for f in spec.fields]
+        (f, positions.get(f.key), _remembered(_parser(f, date1904))) for f in spec.fields]
     used_columns = list(positions.values())
     flags = sheet.flags
+    flagged_rows = {i for i, _ in flags}
     rows: list[int] = []
     values: dict[str, list[Any]] = {k: [] for k in keys}
     columns = [values[k] for k in keys]
     for i in range(h + 1, len(sheet.rows)):
         row = sheet.rows[i]
         width = len(row)
-        if not any((j < width and not parsing.is_empty(row[j])) or (i, j) in flags for j in used_columns):
+        flagged = i in flagged_rows
+        if not any((j < width and not parsing.is_empty(row[j])) or (flagged and (i, j) in flags)
+                   for j in used_columns):
             continue
         if _is_total_row(row):
             label_at = next(j for j, c in enumerate(row) if not parsing.is_empty(c))
@@ -286,7 +314,7 @@ def _parse_table(sheet: RawSheet, spec: SheetLayout, out: _Draft, date1904: bool
                 column.append(None)
                 continue
             try:
-                column.append(_read_cell(sheet, i, at, f, parse))
+                column.append(_read_cell(sheet, i, at, f, parse) if flagged else parse(row[at] if at < width else None))
             except InputError as exc:
                 column.append(None)
                 out.unreadable.add((spec.key, i + 1, f.key))

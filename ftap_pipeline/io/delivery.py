@@ -10,12 +10,14 @@ the `.eml` copies or the ledger: only `SmtpSender` ever reads the password.
 from __future__ import annotations
 
 import email
+import functools
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
@@ -24,7 +26,7 @@ from ftap_pipeline.core.courriels import Courrier, CourrierKind
 from ftap_pipeline.core.feedback import porteur_key
 from ftap_pipeline.io import ledger
 from ftap_pipeline.io.atomic import write_bytes
-from ftap_pipeline.io.mail_message import build_message, content_sha256
+from ftap_pipeline.io.mail_message import build_message, content_sha256, message_id
 from ftap_pipeline.io.smtp_sender import SendResult, SmtpSender
 from ftap_pipeline.io.staging import written_at
 from ftap_pipeline.settings import DEFAULT_MAX_ATTACHMENT_MB, SmtpSettings
@@ -147,11 +149,13 @@ def _attachment(courrier: Courrier, out_dir: Path, shown_dir: Path, max_mb: floa
 
 @dataclass(frozen=True)
 class _Copy:
-    """One message of the plan for one recipient, with the name of its `.eml` copy."""
+    """One message of the plan for one recipient, with the name of its `.eml` copy; the message itself is
+    built only when it is needed (`build`): a run that does not send finds its copies already written."""
 
     courrier: Courrier
     recipient: str | None
-    message: EmailMessage
+    build: Callable[[], EmailMessage]
+    message_id: str
     eml: str
     sha: str
     problem: str | None
@@ -170,10 +174,10 @@ def _copies(courriers: Sequence[Courrier], out_dir: Path, shown_dir: Path, run_l
         sha = content_sha256(courrier, attachment.data)
         for recipient in _recipients(courrier, smtp):
             n += 1
-            message = build_message(courrier, recipient, mail_from, run_label, attachment.data, attachment.name,
-                                    attachment.too_large, when)
-            yield _Copy(courrier, recipient, message, eml_name(n, courrier, recipient), sha,
-                        courrier.problem or attachment.problem)
+            build = functools.partial(build_message, courrier, recipient, mail_from, run_label, attachment.data,
+                                      attachment.name, attachment.too_large, when)
+            yield _Copy(courrier, recipient, build, message_id(run_label, recipient, sha, mail_from),
+                        eml_name(n, courrier, recipient), sha, courrier.problem or attachment.problem)
 
 
 def write_copies(courriers: Sequence[Courrier], staging: Path, published: Path, run_label: str,
@@ -181,7 +185,7 @@ def write_copies(courriers: Sequence[Courrier], staging: Path, published: Path, 
     """Write the `.eml` copy of every message into the report's staging folder, so that they are published
     with it (`published` is where it will be, for the path a message gives instead of a large attachment)."""
     for copy in _copies(courriers, staging, published, run_label, smtp):
-        write_bytes(staging / EML_DIR / copy.eml, copy.message.as_bytes())
+        write_bytes(staging / EML_DIR / copy.eml, copy.build().as_bytes())
 
 
 class _Relay:
@@ -214,7 +218,10 @@ def deliver(courriers: Sequence[Courrier], out_dir: Path, outputs_root: Path, ru
         for copy in _copies(courriers, out_dir, out_dir, run_label, smtp):
             courrier, recipient = copy.courrier, copy.recipient
             eml = eml_dir / copy.eml
-            message = _published_copy(eml, copy.message)
+            sending = relay is not None and recipient is not None and copy.problem is None
+            message = _published_copy(eml, copy) if sending else None
+            if message is None:
+                _ensure_copy(eml, copy)
             written.add(eml)
             done = MessageOutcome(courrier.about, recipient, courrier.subject, DeliveryState.EML_ONLY,
                                   eml=f"{EML_DIR}/{eml.name}")
@@ -223,7 +230,7 @@ def deliver(courriers: Sequence[Courrier], out_dir: Path, outputs_root: Path, ru
             elif relay is not None and recipient is not None:
                 if not resend and ledger.is_delivered(ledger_file, run_label, recipient, copy.sha):
                     done = _with(done, DeliveryState.ALREADY_SENT)
-                else:
+                elif message is not None:
                     sender = relay.sender()
                     result = SendResult(False, f"non tenté, le relais étant injoignable ({sender.unreachable})") \
                         if sender.unreachable else sender.send(message, recipient)
@@ -241,19 +248,38 @@ def deliver(courriers: Sequence[Courrier], out_dir: Path, outputs_root: Path, ru
     return DeliveryOutcome(tuple(outcomes))
 
 
-def _published_copy(eml: Path, message: EmailMessage) -> EmailMessage:
+def _published_copy(eml: Path, copy: _Copy) -> EmailMessage:
     """The message to send: its copy published with the report when there is one (same `Message-ID`: same run,
     recipient, sender and attachment), left as it is, so that the published folder is not written again after
-    its swap and what is sent is the copy byte for byte (MIME boundaries are drawn at random); else `message`,
-    whose copy is written now."""
-    try:
-        published = email.message_from_bytes(eml.read_bytes(), _class=EmailMessage, policy=policy.SMTP)
-    except OSError:
-        published = None
-    if published is not None and published["Message-ID"] == message["Message-ID"]:
-        return published
+    its swap and what is sent is the copy byte for byte (MIME boundaries are drawn at random); else the
+    message, built and its copy written now."""
+    data = _copy_of(eml, copy)
+    if data is not None:
+        return email.message_from_bytes(data, _class=EmailMessage, policy=policy.SMTP)
+    message = copy.build()
     write_bytes(eml, message.as_bytes())
     return message
+
+
+def _ensure_copy(eml: Path, copy: _Copy) -> None:
+    """`_published_copy` for a message that is not sent: a copy already there is only read for its headers."""
+    if _copy_of(eml, copy) is None:
+        write_bytes(eml, copy.build().as_bytes())
+
+
+def _copy_of(eml: Path, copy: _Copy) -> bytes | None:
+    """The bytes of the copy already written for this message (same `Message-ID`), or None."""
+    try:
+        data = eml.read_bytes()
+    except OSError:
+        return None
+    return data if _message_id_of(data) == copy.message_id else None
+
+
+def _message_id_of(data: bytes) -> str:
+    """The `Message-ID` of a copy, from its headers alone (its body, a workbook in base64, is not parsed)."""
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(data)
+    return str(headers.get("Message-ID", "")).strip()
 
 
 def _with(outcome: MessageOutcome, state: DeliveryState, detail: str = "") -> MessageOutcome:

@@ -276,11 +276,35 @@ def _column_widths(sheet: SheetSpec) -> tuple[dict[int, float], frozenset[int]]:
         for _, j, value, kind in _fact_cells(sheet):
             measure(j, value, kind, bold=j == 0)
     for table in sheet.tables:
+        frame = table.frame()
+        row_kinds = dict(table.row_kinds)
         for j, c in enumerate(table.columns):
             need[j] = max(need.get(j, 0.0), float(c.width), _header_widths(c.name)[1])
-        for _, j, value, kind in _cells(table):
-            measure(j, value, kind)
+            values = frame.iloc[:, j].tolist()
+            if row_kinds and c.kind not in (ColKind.TEXT, ColKind.DATE):
+                kinds = [row_kinds.get(i, c.kind) for i in range(len(values))]
+            else:
+                kinds = [c.kind] * len(values)
+            for value, kind in _distinct(values, kinds):
+                measure(j, value, kind)
     return {j: min(WIDTH_CAP, w) for j, w in need.items()}, frozenset(prose)
+
+
+def _distinct(values: list[Any], kinds: list[ColKind]) -> Iterator[tuple[Any, ColKind]]:
+    """Each (value, kind) once, in order: a column repeats its statuses, codes and amounts thousands of times.
+
+    Values are told apart by type and, for floats, by their exact bits: `1`, `1.0` and `True`, or `0.0` and
+    `-0.0`, are equal in Python but show differently."""
+    seen: set[tuple[type, Any, ColKind]] = set()
+    for value, kind in zip(values, kinds, strict=True):
+        try:
+            key = (type(value), value.hex() if type(value) is float else value, kind)
+            if key in seen:
+                continue
+            seen.add(key)
+        except TypeError:  # an unhashable value is measured each time
+            pass
+        yield value, kind
 
 
 def _layout(sheet: SheetSpec) -> _Layout:

@@ -17,6 +17,7 @@ from ftap_pipeline.core.assemble import Report
 from ftap_pipeline.io.atomic import write_text
 from ftap_pipeline.io.csv_writer import write_csv
 from ftap_pipeline.io.excel_writer import write_workbook
+from ftap_pipeline.io.forked import side_by_side
 from ftap_pipeline.io.staging import IDENTITY, discard, free_name, staging_dir, swap_in
 from ftap_pipeline.io.write_errors import writing_into
 
@@ -72,11 +73,15 @@ def write_report(report: Report, out: Path, durations: Sequence[tuple[str, float
     The manifest comes last, with the durations of the run's steps, the list of what was written and, for a
     run of the orchestrator, its identifiers (`execution`: the flow run's id, the deployment)."""
     t0 = time.perf_counter()
-    write_workbook(report.workbook, out / report.workbook_path)
-    for feedback in report.feedback:
-        write_workbook(feedback.workbook, out / feedback.path)
-    for path, table in report.exports:
-        write_csv(table, out / path)
+
+    def the_rest() -> None:
+        for feedback in report.feedback:
+            write_workbook(feedback.workbook, out / feedback.path)
+        for path, table in report.exports:
+            write_csv(table, out / path)
+
+    # The consolidated workbook is half the writing: the porteurs' workbooks and the exports go beside it.
+    side_by_side(the_rest, lambda: write_workbook(report.workbook, out / report.workbook_path))
     manifest = report.manifest.as_json()
     manifest["durees_s"] = {k: round(v, 3) for k, v in (*durations, ("ecriture", time.perf_counter() - t0))}
     manifest["sorties"] = sorted(report.paths)

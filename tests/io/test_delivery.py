@@ -261,6 +261,20 @@ def test_without_settings_only_eml_copies_are_written(out: Path) -> None:
     assert outcome.undelivered == 0
 
 
+def test_without_sending_a_copy_of_this_message_is_left_and_a_stale_one_rewritten(out: Path) -> None:
+    """A run that does not send reads only the headers of the copies it published: one of the same message
+    stays byte for byte; one of another message (other `Message-ID`) is written again."""
+    _deliver(out, None, send=False)
+    kept, stale = out / EML_DIR / "1_secretariat.eml", out / EML_DIR / "2_anne.martin@herault.gouv.fr.eml"
+    kept_bytes = kept.read_bytes()
+    stale.write_bytes(b"Message-ID: <autre@ftap.invalid>\r\nSubject: ancien\r\n\r\ncorps\r\n")
+    _deliver(out, None, send=False)
+    assert kept.read_bytes() == kept_bytes
+    rewritten = _parsed(stale.read_bytes())
+    assert rewritten["Subject"] == "FTAP — retour sur vos remontées de la période 2025-T2"
+    assert _attachments(rewritten)[0][2] == (out / FEEDBACK).read_bytes()
+
+
 def test_with_settings_but_no_send_nothing_leaves(out: Path, smtp_server: SmtpServer) -> None:
     outcome = _deliver(out, smtp_server, send=False)
     assert outcome.eml_only == 4

@@ -13,12 +13,15 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ftap_pipeline.core.report_spec import (
     ChartKind,
     ChartSpec,
+    ColKind,
     Column,
     Highlight,
     Series,
@@ -363,3 +366,41 @@ def test_a_table_longer_than_a_sheet_is_cut_and_says_where_the_rest_is(tmp_path:
                      "la liste complète est dans l'export CSV de ce tableau (fichier donnees/anomalies.csv)."]
     write_csv(table, tmp_path / "anomalies.csv")
     assert len((tmp_path / "anomalies.csv").read_text(encoding="utf-8").splitlines()) == 101
+
+
+# --- column widths from each distinct value ---------------------------------------------------------------------
+
+_CELL = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.sampled_from([0.0, -0.0, 1.0, 1, True]),
+                  st.floats(allow_nan=True, allow_infinity=True, width=32), st.text(max_size=40),
+                  st.sampled_from(["Retenue", "Retenue avec anomalies", "AP-2025-01", "mot " * 30]),
+                  st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 1, 1)))
+
+
+@given(kinds=st.lists(st.sampled_from(list(ColKind)), min_size=1, max_size=4),
+       rows=st.lists(st.lists(_CELL, min_size=4, max_size=4), max_size=25),
+       special=st.dictionaries(st.integers(0, 24), st.sampled_from(list(ColKind)), max_size=3))
+@example(kinds=[ColKind.TEXT], rows=[[1, 0, 0, 0], [1.0, 0, 0, 0]], special={})
+@example(kinds=[ColKind.AMOUNT], rows=[[True, 0, 0, 0], [1.0, 0, 0, 0]], special={})
+@example(kinds=[ColKind.AMOUNT], rows=[[0.0, 0, 0, 0], [-0.0, 0, 0, 0]], special={})
+@example(kinds=[ColKind.AMOUNT], rows=[[0.5, 0, 0, 0], [0.5, 0, 0, 0]], special={1: ColKind.RATE})
+def test_column_widths_from_distinct_values_equal_those_measured_cell_by_cell(
+        kinds: list[ColKind], rows: list[list[object]], special: dict[int, ColKind]) -> None:
+    """The widths are measured once per distinct (value, kind): exactly what measuring every cell gives."""
+    from ftap_pipeline.io import excel_writer as ew
+
+    columns = tuple(Column(f"C{j}", kind, width=1) for j, kind in enumerate(kinds))  # the values decide
+    frame = pd.DataFrame([r[:len(kinds)] for r in rows], columns=[c.name for c in columns], dtype=object)
+    table = TableSpec("T", columns, frame, row_kinds=tuple((i, k) for i, k in special.items() if i < len(rows)))
+    sheet = SheetSpec("Feuille", (table,))
+    need: dict[int, float] = {}
+    prose: set[int] = set()
+    for j, c in enumerate(columns):
+        need[j] = max(float(c.width), ew._header_widths(c.name)[1])
+    for _, j, value, kind in ew._cells(table):
+        text = ew._rendered(value, kind)
+        if text is not None:
+            width, wraps = ew._text_fit(text, False)
+            need[j] = max(need[j], width)
+            if wraps:
+                prose.add(j)
+    assert ew._column_widths(sheet) == ({j: min(ew.WIDTH_CAP, w) for j, w in need.items()}, frozenset(prose))

@@ -34,7 +34,7 @@ def test_copies_are_published_with_the_report_and_left_as_they_are_by_the_sendin
 
 
 def test_the_message_sent_is_its_published_copy_byte_for_byte(tmp_path: Path) -> None:
-    from ftap_pipeline.io.delivery import _published_copy
+    from ftap_pipeline.io.delivery import _Copy, _published_copy
     from ftap_pipeline.io.mail_message import build_message
 
     config = RunConfig.quarterly(INPUTS, tmp_path, Period.parse("2025-T2"))
@@ -47,4 +47,5 @@ def test_the_message_sent_is_its_published_copy_byte_for_byte(tmp_path: Path) ->
     again = build_message(courrier, None, "ftap@ftap.invalid", "2025-T2", data, Path(str(courrier.attachment)).name,
                           None, written_at(config.out_dir))
     assert again.as_bytes() != eml.read_bytes()  # a message built again draws another MIME boundary…
-    assert _published_copy(eml, again).as_bytes() == eml.read_bytes()  # …so the published copy is what is sent
+    copy = _Copy(courrier, None, lambda: again, str(again["Message-ID"]), eml.name, "", None)
+    assert _published_copy(eml, copy).as_bytes() == eml.read_bytes()  # …so the published copy is what is sent
