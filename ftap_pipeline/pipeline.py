@@ -10,7 +10,7 @@ import datetime as dt
 import importlib.metadata
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +112,8 @@ class ReadInputs:
     parsed: tuple[ParsedReturn, ...]
     chorus: tuple[ChorusRestitution, ...]
     seconds: float
+    #: Writes the new parses into the cache, when the reading left that for the run to do (`read_ahead`).
+    store_cache: Callable[[], None] = intake.nothing_to_store
 
 
 def ingest(config: RunConfig) -> Ingested:
@@ -123,26 +125,29 @@ def ingest(config: RunConfig) -> Ingested:
     read = ahead.result() if ahead is not None else read_inputs(config)
     if not isinstance(read, ReadInputs):
         raise TypeError(f"read ahead: expected ReadInputs, got {type(read).__name__}")
+    read.store_cache()  # the caller holds the outputs folder: a run refused for it has written nothing
     return assess_read(config, read)
 
 
-def read_inputs(config: RunConfig) -> ReadInputs:
+def read_inputs(config: RunConfig, *, store_cache_later: bool = False) -> ReadInputs:
     """Read the référentiel, list the inbox, parse every return (in workers, through the cache) and read the
-    Chorus restitutions: all the run's reading, with nothing assessed yet."""
+    Chorus restitutions: all the run's reading, with nothing assessed yet. With `store_cache_later`, the new
+    parses are written into the cache only by `ReadInputs.store_cache`."""
     scanned = scan_inputs(config)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(scanned.paths))
-    parsed = read_chunk(scanned.paths, config.workers, cache=config.cache)
+    got = intake.read_returns_cached(scanned.paths, config.workers, config.cache, store_now=not store_cache_later)
     chorus = read_chorus(config)
-    return ReadInputs(scanned, tuple(parsed), chorus, time.perf_counter() - scanned.started)
+    return ReadInputs(scanned, tuple(got.returns), chorus, time.perf_counter() - scanned.started, got.store)
 
 
 def read_ahead(config: RunConfig) -> None:
     """Start `read_inputs(config)` in the background, for the `ingest` of the same run to take.
 
     `ftap run` calls it before it waits for Prefect's temporary server: the reading uses the cores that the
-    wait leaves idle. The readers' modules are imported first, in this thread (see `io/prefetch.py`)."""
+    wait leaves idle. It takes no lock and writes nothing (the cache is written by `ingest`, under the run's
+    lock). The readers' modules are imported first, in this thread (see `io/prefetch.py`)."""
     intake.import_readers()
-    prefetch.start(_ahead_key(config), lambda: read_inputs(config))
+    prefetch.start(_ahead_key(config), lambda: read_inputs(config, store_cache_later=True))
 
 
 def forget_read_ahead(config: RunConfig) -> None:

@@ -69,3 +69,14 @@ def test_an_error_of_the_reading_ahead_stops_the_run_where_it_would_have(tmp_pat
         pipeline.run(config)
     assert caught.value.slug.startswith("referentiel")
     assert not (tmp_path / "out" / LABEL).exists()
+
+
+def test_a_reading_ahead_writes_nothing_until_the_run_takes_it(tmp_path: Path) -> None:
+    """It runs before the run holds the outputs folder: even the cache of parsed returns waits for the run."""
+    config = _config(INPUTS, tmp_path / "out")
+    pipeline.read_ahead(config)
+    pending = prefetch._pending[pipeline._ahead_key(config)]
+    pending._thread.join(120)
+    assert not (tmp_path / "out").exists()
+    pipeline.run(config)
+    assert (config.cache / "index.json").is_file()

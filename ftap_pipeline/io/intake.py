@@ -141,17 +141,24 @@ def parse_returns(paths: Sequence[Path], workers: int = 2, *, cache: Path | None
     return read_returns_cached(paths, workers, cache).returns
 
 
+def nothing_to_store() -> None:
+    """What is left to store into the cache after a reading that stored its parses itself: nothing."""
+
+
 @dataclass(frozen=True)
 class Intake:
     """The parsed returns, in the order of the paths, and which files went to the parser (the others came
-    from the cache)."""
+    from the cache); `store` writes the new parses into the cache, when the reading left that for later."""
 
     returns: list[ParsedReturn]
     parsed: tuple[str, ...]
+    store: Callable[[], None] = nothing_to_store
 
 
-def read_returns_cached(paths: Sequence[Path], workers: int = 2, cache: Path | None = None) -> Intake:
-    """`parse_returns`, saying which files were parsed: the misses, stored in the cache after the reading."""
+def read_returns_cached(paths: Sequence[Path], workers: int = 2, cache: Path | None = None, *,
+                        store_now: bool = True) -> Intake:
+    """`parse_returns`, saying which files were parsed: the misses, stored in the cache after the reading,
+    or by `Intake.store` when not `store_now` (a reading ahead of the run's lock writes nothing)."""
     paths = list(paths)
     store = parse_cache.open_cache(cache) if paths else None
     if store is None:
@@ -174,12 +181,18 @@ def read_returns_cached(paths: Sequence[Path], workers: int = 2, cache: Path | N
         out[i] = parsed
     returns = [r for r in out if r is not None]
     new = [r for r, f in zip(returns, first, strict=True) if not isinstance(f, parse_cache.Hit) or f.key not in loaded]
-    store.save([r for r in new if _cacheable(r, crashed)],
-               seen=[parse_cache.entry_key(r.sha256, r.file) for r in returns if r.sha256])
+
+    def save() -> None:
+        store.save([r for r in new if _cacheable(r, crashed)],
+                   seen=[parse_cache.entry_key(r.sha256, r.file) for r in returns if r.sha256])
+
     parsed_names = tuple(r.file for r in new)
     log.info("Remontées : %d reprise(s) du cache des remontées lues, %d lue(s) et analysée(s).",
              len(returns) - len(parsed_names), len(parsed_names))
-    return Intake(returns, parsed_names)
+    if store_now:
+        save()
+        return Intake(returns, parsed_names)
+    return Intake(returns, parsed_names, save)
 
 
 def _parse_isolated(fn: Callable[[Path], ParsedReturn], paths: Sequence[Path], workers: int,
