@@ -155,7 +155,13 @@ def floor(paths: Sequence[Path], out: Path) -> int:
 # --- (c) the naive peer ------------------------------------------------------------------------------
 
 
-def naive(paths: Sequence[Path], out: Path) -> int:
+def naive_per_sheet(paths: Sequence[Path], out: Path) -> int:
+    """(c′): `naive`, with one `read_excel` call per sheet, as « read_excel for every sheet » reads literally:
+    openpyxl then opens the workbook again for each sheet."""
+    return naive(paths, out, per_sheet=True)
+
+
+def naive(paths: Sequence[Path], out: Path, *, per_sheet: bool = False) -> int:
     """What one would write first with pandas: read each file whole with openpyxl, validate each of its line
     sheets, concatenate, write with openpyxl. Returns the number of lines written.
 
@@ -175,7 +181,13 @@ def naive(paths: Sequence[Path], out: Path) -> int:
     frames: dict[str, list[pd.DataFrame]] = {s.key: [] for s in layout.TABLE_SHEETS}
     for path in paths:
         try:
-            book = pd.read_excel(path, sheet_name=None, engine="openpyxl", dtype=object)
+            if per_sheet:
+                with pd.ExcelFile(path, engine="openpyxl") as opened:
+                    names = opened.sheet_names
+                book: dict[Any, pd.DataFrame] = {name: pd.read_excel(path, sheet_name=name, engine="openpyxl",
+                                                                     dtype=object) for name in names}
+            else:
+                book = pd.read_excel(path, sheet_name=None, engine="openpyxl", dtype=object)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a damaged file
             print(f"    (c) {path.name} illisible : {exc}", file=sys.stderr)
             continue
@@ -358,6 +370,7 @@ class SizeResult:
     a_fixed: Measure = field(default_factory=Measure)
     b: Measure = field(default_factory=Measure)
     c: Measure | None = None
+    c_sheets: Measure | None = None
     lines: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     phases_s: dict[str, float] = field(default_factory=dict)
@@ -372,7 +385,8 @@ class SizeResult:
 def measure_size(n: int, inputs: Path, fixed_inputs: Path, args: argparse.Namespace, runner: Runner,
                  option: StateOption | None, work: Path) -> SizeResult:
     paths = returns_of(inputs)
-    result = SizeResult(n, str(inputs), a_warm=Measure() if option else None, c=None if args.skip_naive else Measure())
+    result = SizeResult(n, str(inputs), a_warm=Measure() if option else None, c=None if args.skip_naive else Measure(),
+                        c_sheets=Measure() if args.naive_per_sheet and not args.skip_naive else None)
     result.set_info = {k: v for k, v in json.loads((inputs / SET_FILE).read_text(encoding="utf-8")).items()
                        if k != "files"}
     files = fresh_file(work, ".xlsx")
@@ -409,6 +423,10 @@ def measure_size(n: int, inputs: Path, fixed_inputs: Path, args: argparse.Namesp
             sample = timed("c", naive, next(files))
             result.c.samples.append(sample)
             print(f", (c) {sample.wall:.1f} s", end="", flush=True)
+        if result.c_sheets is not None:
+            sample = timed("c_sheets", naive_per_sheet, next(files))
+            result.c_sheets.samples.append(sample)
+            print(f", (c′) {sample.wall:.1f} s", end="", flush=True)
         print(flush=True)
         if ours is result.a.best:  # the manifest of the best run: its phases, statuses and lines
             entries = [e for e in manifest.get("entrees", []) if "statut" in e]
@@ -481,11 +499,15 @@ def print_report(results: dict[int, SizeResult], check: Measure, goals: list[dic
     row("(a) − coût fixe", lambda r: f"{r.a_less_fixed:8.2f} s")
     row("(b) plancher calamine+xlsxwriter", lambda r: timing(r.b))
     row("(c) pandas+openpyxl+pandera", lambda r: timing(r.c))
+    if any(r.c_sheets for r in results.values()):
+        row("(c′) le même, lu feuille par feuille", lambda r: timing(r.c_sheets))
     row("(a)/(b)", lambda r: f"{r.a.best.wall / r.b.best.wall:.2f}")
     row("(a − fixe)/(b)", lambda r: f"{r.a_less_fixed / r.b.best.wall:.2f}")
     row("(a0)/(b)", lambda r: f"{r.a_plain.best.wall / r.b.best.wall:.2f}")
     row("(c)/(a)", lambda r: f"{r.c.best.wall / r.a.best.wall:.2f}" if r.c else "—")
     row("(c)/(a − fixe)", lambda r: f"{r.c.best.wall / r.a_less_fixed:.2f}" if r.c else "—")
+    if any(r.c_sheets for r in results.values()):
+        row("(c′)/(a)", lambda r: f"{r.c_sheets.best.wall / r.a.best.wall:.2f}" if r.c_sheets else "—")
     row("RSS de pointe de (a)", lambda r: f"{r.a.peak_rss / 2**20:.0f} Mo")
     row("pipeline.run en processus", lambda r: f"{r.prefect['plain_s']:.2f} s" if r.prefect else "—")
     row("même flux Prefect, serveur démarré", lambda r: f"{r.prefect['flow_s']:.2f} s" if r.prefect else "—")
@@ -512,7 +534,7 @@ def write_json(path_pattern: str, results: dict[int, SizeResult], check: Measure
 
     def entry(r: SizeResult) -> dict[str, Any]:
         d = asdict(r)
-        for name in ("a", "a_warm", "a_plain", "a_fixed", "b", "c"):
+        for name in ("a", "a_warm", "a_plain", "a_fixed", "b", "c", "c_sheets"):
             m: Measure | None = getattr(r, name)
             d[name] = None if m is None else {"best_s": m.best.wall, "cpu_pct": m.best.cpu_pct,
                                               "samples_s": [s.wall for s in m.samples],
@@ -521,7 +543,8 @@ def write_json(path_pattern: str, results: dict[int, SizeResult], check: Measure
         d["prefect_total_s"] = r.a.best.wall - r.a_plain.best.wall
         d["ratios"] = {"a/b": r.a.best.wall / r.b.best.wall, "(a-fixed)/b": r.a_less_fixed / r.b.best.wall,
                        "a0/b": r.a_plain.best.wall / r.b.best.wall,
-                       "c/a": r.c.best.wall / r.a.best.wall if r.c else None}
+                       "c/a": r.c.best.wall / r.a.best.wall if r.c else None,
+                       "c_sheets/a": r.c_sheets.best.wall / r.a.best.wall if r.c_sheets else None}
         return d
 
     common = {**meta, "check_s": check.best.wall, "targets": goals}
@@ -553,6 +576,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", default=str(RESULTS / "scale-{n}.json"),
                         help="results file; {n} is replaced by each size (default bench/results/scale-{n}.json)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive peer (c), long at N=10000")
+    parser.add_argument("--naive-per-sheet", action="store_true",
+                        help="also measure (c′): the naive peer with one read_excel call per sheet")
     parser.add_argument("--skip-overhead", action="store_true", help="leave out the Prefect overhead measure")
     parser.add_argument("--overhead-helper", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--plain-helper", type=Path, help=argparse.SUPPRESS)

@@ -1,0 +1,42 @@
+"""The benchmark's fast subset: `bench/scale.py` end to end on a handful of generated returns, so that the
+command the README documents keeps working and its measures count the same lines (the 1,000- and
+10,000-return runs are documented commands, not CI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_benchmark_measures_every_peer_on_the_same_lines_and_writes_its_figures(tmp_path: Path) -> None:
+    out = tmp_path / "scale-{n}.json"
+    done = subprocess.run([sys.executable, "bench/scale.py", "--sizes", "6", "--repeat", "1", "--skip-overhead",
+                           "--naive-per-sheet", "--data", str(tmp_path / "data"), "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                          env={**_environment(), "PREFECT_HOME": str(tmp_path / "prefect-home")})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    figures = json.loads((tmp_path / "scale-6.json").read_text(encoding="utf-8"))
+    size = figures["size"]
+    lines = size["lines"]
+    assert lines["a"] == lines["b"] == lines["c"] == lines["c_sheets"] > 0  # every peer read the same lines
+    assert sum(size["statuses"].values()) == 6
+    assert size["statuses"] == size["set_info"]["expected_statuses"]
+    for peer in ("a", "a_plain", "a_fixed", "b", "c", "c_sheets"):
+        assert size[peer]["best_s"] > 0
+    assert size["ratios"]["a/b"] == pytest.approx(size["a"]["best_s"] / size["b"]["best_s"])
+    assert {t["cible"].split(" ")[0] for t in figures["targets"]} >= {"(a)/(b)", "(c)/(a)", "ftap"}
+    assert "Cibles :" in done.stdout
+
+
+def _environment() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
