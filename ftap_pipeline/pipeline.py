@@ -1,14 +1,18 @@
 """A run, as IO around the pure core: read the inputs, assemble the report, write it, send it.
 
 Each step is a plain function of plain values that returns its duration with its result, so a Prefect
-task or a test can call it, and nothing is written into a shared object.
+task or a test can call it, and nothing is written into a shared object, but one: the reading that
+`ftap run` starts ahead of its flow (`read_ahead`) waits in `io/prefetch.py`, under the run's key, for the
+flow's `ingest` to take it.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import importlib.metadata
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from ftap_pipeline.contract.model import ChorusRestitution, ParsedReturn
 from ftap_pipeline.contract.referentiel import Referentiel
 from ftap_pipeline.core.assemble import Report, assemble
 from ftap_pipeline.core.assess import Assessment, assess_parsed
+from ftap_pipeline.core.chorus import AllMovements, all_movements
 from ftap_pipeline.core.figures import ReportScope, committee_dates
 from ftap_pipeline.core.normalise import unreadable_return
 from ftap_pipeline.core.period import Period
@@ -85,6 +90,8 @@ class Ingested:
     assessment: Assessment
     chorus: tuple[ChorusRestitution, ...]
     durations: tuple[tuple[str, float], ...]
+    #: The restitutions' movements, normalised while the returns were read; None: `build` does it.
+    movements: AllMovements | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class ReadInputs:
     parsed: tuple[ParsedReturn, ...]
     chorus: tuple[ChorusRestitution, ...]
     seconds: float
+    movements: AllMovements | None = None
     #: Writes the new parses into the cache, when the reading left that for the run to do (`read_ahead`).
     store_cache: Callable[[], None] = intake.nothing_to_store
 
@@ -135,9 +143,22 @@ def read_inputs(config: RunConfig, *, store_cache_later: bool = False) -> ReadIn
     parses are written into the cache only by `ReadInputs.store_cache`."""
     scanned = scan_inputs(config)
     log.info("Lecture de %d remontée(s) et des restitutions Chorus…", len(scanned.paths))
-    got = intake.read_returns_cached(scanned.paths, config.workers, config.cache, store_now=not store_cache_later)
-    chorus = read_chorus(config)
-    return ReadInputs(scanned, tuple(got.returns), chorus, time.perf_counter() - scanned.started, got.store)
+    # The restitutions are read, and their movements normalised, in a thread beside the returns' reading:
+    # this process only waits for the readers meanwhile, and the movements are off the one-core tail.
+    with cf.ThreadPoolExecutor(1, thread_name_prefix=f"{threading.current_thread().name}/chorus") as beside:
+        later = beside.submit(_chorus_and_movements, config, scanned.referentiel)
+        got = intake.read_returns_cached(scanned.paths, config.workers, config.cache, store_now=not store_cache_later)
+        restitutions, movements = later.result()
+    return ReadInputs(scanned, tuple(got.returns), restitutions, time.perf_counter() - scanned.started, movements,
+                      got.store)
+
+
+def _chorus_and_movements(config: RunConfig, referentiel: Referentiel
+                          ) -> tuple[tuple[ChorusRestitution, ...], AllMovements | None]:
+    """The restitutions, and their movements when one of them could be read."""
+    restitutions = read_chorus(config)
+    usable = any(c.layout for c in restitutions)
+    return restitutions, all_movements(list(restitutions), referentiel) if usable else None
 
 
 def read_ahead(config: RunConfig) -> None:
@@ -200,14 +221,16 @@ def assess_read(config: RunConfig, read: ReadInputs) -> Ingested:
     t1 = time.perf_counter()
     assessment = assess_parsed(returns, scanned.referentiel, config.scope.cutoff)
     t2 = time.perf_counter()
-    return Ingested(scanned.referentiel, assessment, read.chorus, (("lecture", read.seconds), ("validation", t2 - t1)))
+    return Ingested(scanned.referentiel, assessment, read.chorus, (("lecture", read.seconds), ("validation", t2 - t1)),
+                    read.movements)
 
 
 def build(ingested: Ingested, config: RunConfig) -> Built:
     """Reconcile and lay out every output, in memory."""
     t0 = time.perf_counter()
     log.info("Rapprochement AE/CP (enveloppes, déclarations, Chorus)…")
-    report = assemble(ingested.assessment, ingested.referentiel, ingested.chorus, config.scope, package_versions())
+    report = assemble(ingested.assessment, ingested.referentiel, ingested.chorus, config.scope, package_versions(),
+                      ingested.movements)
     return Built(report, (("rapprochement", time.perf_counter() - t0),))
 
 

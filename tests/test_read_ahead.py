@@ -80,3 +80,24 @@ def test_a_reading_ahead_writes_nothing_until_the_run_takes_it(tmp_path: Path) -
     assert not (tmp_path / "out").exists()
     pipeline.run(config)
     assert (config.cache / "index.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["run", "comite"])
+def test_the_flow_rebuilds_the_configuration_the_command_read_ahead_for(command: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ftap run` reads ahead for its configuration, then hands the flow its folders and period as text: the
+    flow's configuration must give the same key, or the reading would be done twice."""
+    from ftap_pipeline import launch
+    from ftap_pipeline.settings import Settings
+
+    monkeypatch.chdir(ROOT)
+    settings = Settings(smtp=None, inputs=None, outputs=None)
+    if command == "comite":
+        typed = launch.committee_config(settings, "inputs", None, "2025-06-12", None)
+        again = launch.committee_config(settings, str(typed.inputs), str(typed.outputs),
+                                        typed.scope.cutoff.isoformat(), typed.mailing.send)
+    else:
+        typed = launch.quarterly_config(settings, "inputs", None, LABEL, None)
+        again = launch.quarterly_config(settings, str(typed.inputs), str(typed.outputs), str(typed.scope.period),
+                                        typed.mailing.send)
+    assert pipeline._ahead_key(again) == pipeline._ahead_key(typed)

@@ -50,9 +50,11 @@ class Report:
 
 
 def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[ChorusRestitution],
-             scope: ReportScope, versions: Mapping[str, str]) -> Report:
-    """Reconcile and lay out every output. `versions` are the software versions the manifest records."""
-    movements = all_movements(list(chorus), referentiel) if any(c.layout for c in chorus) else None
+             scope: ReportScope, versions: Mapping[str, str], movements: AllMovements | None = None) -> Report:
+    """Reconcile and lay out every output. `versions` are the software versions the manifest records;
+    `movements` are `all_movements(chorus, referentiel)` when the caller has them already."""
+    if movements is None and any(c.layout for c in chorus):
+        movements = all_movements(list(chorus), referentiel)
     figures = compute_figures(assessment, referentiel, chorus, scope, movements)
     manifest = manifest_of(assessment.records, assessment.later, chorus, referentiel, scope, versions)
     workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes_since_previous(figures, chorus, movements))

@@ -30,7 +30,8 @@ _names = itertools.count(1)
 
 
 class _HeldBack(logging.Filter):
-    """Keeps the records logged from one thread, instead of letting them through."""
+    """Keeps the records logged from one thread and the threads it names after itself, instead of letting
+    them through."""
 
     def __init__(self, thread_name: str) -> None:
         super().__init__()
@@ -38,7 +39,9 @@ class _HeldBack(logging.Filter):
         self.records: list[logging.LogRecord] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.threadName == self.thread_name:
+        # The call's own helper threads are named after it: `ftap-prefetch-1/chorus`.
+        name = record.threadName or ""
+        if name == self.thread_name or name.startswith(self.thread_name + "/"):
             self.records.append(record)
             return False
         return True

@@ -91,3 +91,21 @@ def test_a_second_start_under_the_same_key_replaces_the_first(records: list[logg
     assert taken is not None
     assert taken.result() == "second"
     assert not [f for f in logging.getLogger("ftap").filters if isinstance(f, prefetch._HeldBack)]
+
+
+def test_the_lines_of_a_helper_thread_named_after_the_call_are_held_back_too(
+        records: list[logging.LogRecord]) -> None:
+    def work() -> int:
+        helper = threading.Thread(target=lambda: logging.getLogger("ftap").info("restitutions Chorus lues"),
+                                  name=f"{threading.current_thread().name}/chorus")
+        helper.start()
+        helper.join()
+        return 7
+
+    prefetch.start("k5", work)
+    time.sleep(0.2)
+    assert records == []
+    taken = prefetch.claim("k5")
+    assert taken is not None
+    assert taken.result() == 7
+    assert [r.getMessage() for r in records] == ["restitutions Chorus lues"]
