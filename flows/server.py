@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -55,7 +56,7 @@ def start_temporary() -> TemporaryServer:
     `atexit` before Prefect is imported, its stop runs after Prefect's own exit handlers, which still send the
     run's last logs and events to it."""
     server = TemporaryServer.start()
-    atexit.register(server.stop)
+    atexit.register(functools.partial(server.stop, wait=False))
     return server
 
 

@@ -111,9 +111,13 @@ class TemporaryServer:
             f"Le serveur Prefect temporaire n'a pas répondu en {timeout_s:.0f} s (machine très chargée ?) ; ses "
             f"messages sont dans {LOG.resolve()}. Relancez, ou configurez un serveur durable (PREFECT_API_URL).")
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Ask the server to stop; with `wait`, until it has (at the command's exit, not: it ends on its own
+        within a fraction of a second, and the command need not wait for it to return)."""
         if self.process.poll() is None:
             self.process.terminate()
+            if not wait:
+                return
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
