@@ -44,7 +44,7 @@ def start_early() -> TemporaryServer | None:
 
     Whether the operator's profile names one is known only from Prefect's settings, a second of imports
     later, and the server's start is the longest wait of a run: it is started on the likely answer, and
-    `cmd_run` stops it at once when the profile names a server after all."""
+    the command stops it at once when the profile names a server after all."""
     if os.environ.get("PREFECT_API_URL"):
         return None
     return start_temporary()

@@ -112,8 +112,8 @@ class TemporaryServer:
             f"messages sont dans {LOG.resolve()}. Relancez, ou configurez un serveur durable (PREFECT_API_URL).")
 
     def stop(self, *, wait: bool = True) -> None:
-        """Ask the server to stop; with `wait`, until it has (at the command's exit, not: it ends on its own
-        within a fraction of a second, and the command need not wait for it to return)."""
+        """Ask the server to stop and, with `wait`, wait until it has. At the command's exit it is not
+        waited for: it ends on its own within a fraction of a second, and the command returns sooner."""
         if self.process.poll() is None:
             self.process.terminate()
             if not wait:
