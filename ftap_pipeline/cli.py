@@ -213,6 +213,7 @@ def _run(args: argparse.Namespace, early: TemporaryServer | None) -> int:
     from flows import server
     from ftap_pipeline import launch, pipeline
     from ftap_pipeline.contract.errors import InputError
+    from ftap_pipeline.io import run_lock
     from ftap_pipeline.io.run_lock import RunLockedError
     from ftap_pipeline.settings import SettingsError
 
@@ -243,7 +244,9 @@ def _run(args: argparse.Namespace, early: TemporaryServer | None) -> int:
     _progress_to_terminal()
     where = f"serveur Prefect {url}" if url else "serveur Prefect temporaire local, quelques secondes"
     _say(f"Démarrage du traitement ({where})…")
-    if cluster is None:  # the inputs are read while the server starts; the flow's reading step takes the result
+    # The inputs are read while the server starts, and the flow's reading step takes the result; not when
+    # another run holds the outputs: this one will be refused at once, and need not wait for its reading.
+    if cluster is None and run_lock.is_free(config.outputs):
         pipeline.read_ahead(config)
     try:
         with server.run_settings(temporary or False):

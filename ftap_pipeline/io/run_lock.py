@@ -76,6 +76,28 @@ def _try_lock(handle: IO[str]) -> bool:
     return True
 
 
+def is_free(outputs: Path) -> bool:
+    """Whether no run holds the outputs folder now; nothing is created (a folder or lock file that does not
+    exist yet is free). Only a hint: the run itself takes the lock, and may still be refused it."""
+    if sys.platform == "win32":  # pragma: no cover - no report runs on the porteurs' Windows desks
+        return True
+    import fcntl
+
+    try:
+        fd = os.open(outputs / LOCK_FILE, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor drops the lock this probe took
+    return True
+
+
 @contextlib.contextmanager
 def outputs_lock(outputs: Path, what: str) -> Iterator[None]:
     """Hold the outputs folder for the block; raise `RunLockedError` at once if another run holds it.

@@ -159,3 +159,21 @@ def test_a_forked_child_does_not_keep_the_folder_locked_after_its_parent_lets_go
     finally:
         os.kill(child, 9)
         os.waitpid(child, 0)
+
+
+def test_whether_the_folder_is_free_is_told_without_creating_anything(tmp_path: Path) -> None:
+    from ftap_pipeline.io.run_lock import is_free
+
+    assert is_free(tmp_path / "absent")
+    assert not (tmp_path / "absent").exists()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        assert not is_free(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert is_free(tmp_path)
+    with outputs_lock(tmp_path, "rapport 2025-T2"):  # the probe left no lock behind
+        pass
