@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftap_pipeline.io.parent_death import die_with_parent
+
 #: What Prefect's `SubprocessASGIServer` gives its server (no UI, an ephemeral server's settings), less the
 #: services that only serve a lasting server: automations (triggers and their actions), the recording of
 #: events and task runs for the UI, and the database's clean-up. Nothing can look at a server that dies
@@ -36,7 +36,6 @@ SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREF
               **{f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false"
                  for service in ("TRIGGERS", "EVENT_PERSISTER", "TASK_RUN_RECORDER", "DB_VACUUM")}}
 LOG = Path(".state") / "serveur-prefect-temporaire.log"
-_PR_SET_PDEATHSIG = 1
 #: The loopback is never reached through a proxy of the environment.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -49,12 +48,6 @@ def _free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    """Ask Linux to send SIGTERM to this process when the thread that started it ends."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _log_file() -> int:
@@ -85,7 +78,7 @@ class TemporaryServer:
             process = subprocess.Popen(
                 [sys.executable, "-m", "flows.temporary_server", "--parent", str(os.getpid()), "--port", str(port)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={**os.environ, **SERVER_ENV},
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                preexec_fn=die_with_parent if sys.platform == "linux" else None)
         finally:
             if isinstance(log, int):
                 os.close(log)

@@ -14,15 +14,13 @@ memory) has its job run again here.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import pickle
 import signal
 from collections.abc import Callable
 
 from ftap_pipeline.io.isolation import start_method
-
-_PR_SET_PDEATHSIG = 1
+from ftap_pipeline.io.parent_death import die_with_parent
 
 
 def side_by_side(side: Callable[[], object], main: Callable[[], object]) -> None:
@@ -54,8 +52,7 @@ def side_by_side(side: Callable[[], object], main: Callable[[], object]) -> None
 
 def _child(side: Callable[[], object], reader: int, writer: int, parent: int) -> None:  # pragma: no cover
     os.close(reader)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent(signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request above: nobody waits for this job
         os._exit(1)
     code = 0
