@@ -196,8 +196,9 @@ def _plan(project: Project, rng: random.Random) -> list[Planned]:
     return files
 
 
-def portfolio(n: int, seed: int) -> tuple[list[Project], list[list[Planned]], ScaleSimulator]:
-    """Projects until they send `n` returns (the last one keeps only its latest), with each one's files."""
+def portfolio(n: int, seed: int, max_split: int = MAX_SPLIT) -> tuple[list[Project], list[list[Planned]], ScaleSimulator]:
+    """Projects until they send `n` returns (the last one keeps only its latest), with each one's files; an
+    expense item is split over at most `max_split` EJs (1: the demo's small sheets)."""
     sim = ScaleSimulator(seed)
     rng = sim.rng
     numbers: Counter[str] = Counter()
@@ -211,7 +212,7 @@ def portfolio(n: int, seed: int) -> tuple[list[Project], list[list[Planned]], Sc
         if numbers[year] > 999:
             raise SystemExit(f"trop de projets pour {year} (999 au plus par année de sélection) : N trop grand")
         number = numbers[year]
-        sim.pieces = round(math.exp(rng.uniform(0, math.log(MAX_SPLIT))))
+        sim.pieces = round(math.exp(rng.uniform(0, math.log(max(1, max_split)))))
         spec = _spec(rng, f"AP-{year}-{number:02d}" if number < 100 else f"AP-{year}-{number:03d}", cycle,
                      selection, sim.pieces)
         project = sim.project(spec)
@@ -267,12 +268,13 @@ def referentiel_sheets(projects: Sequence[Project]) -> dict[str, Sheet]:
     return {**sheets, "Enveloppes": (sheets["Enveloppes"][0], enveloppes), "Tranches": (sheets["Tranches"][0], tranches)}
 
 
-def generate(n: int, seed: int, dest: Path, workers: int = 2, quiet: bool = False) -> dict[str, object]:
+def generate(n: int, seed: int, dest: Path, workers: int = 2, quiet: bool = False,
+             max_split: int = MAX_SPLIT) -> dict[str, object]:
     """Write the inputs folder `dest` (reference/, remontees/, chorus/) for `n` returns; returns its description."""
     started = time.perf_counter()
     if dest.exists():
         shutil.rmtree(dest)
-    projects, plans, sim = portfolio(n, seed)
+    projects, plans, sim = portfolio(n, seed, max_split)
     write_referentiel(dest / "reference" / "referentiel.xlsx", referentiel_sheets(projects), created=referentiel.CREATED,
                       title=referentiel.TITLE)
     ae, cp = chorus_movements(projects)
@@ -295,7 +297,7 @@ def generate(n: int, seed: int, dest: Path, workers: int = 2, quiet: bool = Fals
     statuses = {f.name: f.status for files in plans for f in files}
     elapsed = time.perf_counter() - started
     description: dict[str, object] = {
-        "n": n, "seed": seed, "period": str(LAST_PERIOD), "projects": len(projects),
+        "n": n, "seed": seed, "max_split": max_split, "period": str(LAST_PERIOD), "projects": len(projects),
         "ejs": sum(len(p.ejs) for p in projects), "chorus_lines": {"ae": len(ae_rows), "cp": len(cp_rows)},
         "generation_s": round(elapsed, 1), "expected_statuses": dict(Counter(statuses.values())),
         "files": dict(sorted(statuses.items())),
@@ -304,12 +306,17 @@ def generate(n: int, seed: int, dest: Path, workers: int = 2, quiet: bool = Fals
     return description
 
 
-def ensure(n: int, seed: int, data: Path, workers: int = 2) -> Path:
-    """The inputs folder for (`n`, `seed`) under `data`, generated only when missing or incomplete."""
-    dest = data / f"{n}-{seed}"
+def set_name(n: int, seed: int, max_split: int = MAX_SPLIT) -> str:
+    """`<N>-<seed>`, with `-split<K>` when the sheets are not the default ones."""
+    return f"{n}-{seed}" if max_split == MAX_SPLIT else f"{n}-{seed}-split{max_split}"
+
+
+def ensure(n: int, seed: int, data: Path, workers: int = 2, max_split: int = MAX_SPLIT) -> Path:
+    """The inputs folder for (`n`, `seed`, `max_split`) under `data`, generated only when missing or incomplete."""
+    dest = data / set_name(n, seed, max_split)
     if not (dest / SET_FILE).is_file():
         print(f"Génération de {n} remontées dans {dest}…", flush=True)
-        desc = generate(n, seed, dest, workers)
+        desc = generate(n, seed, dest, workers, max_split=max_split)
         print(f"  {desc['projects']} projets, {desc['ejs']} EJ, en {desc['generation_s']} s", flush=True)
     return dest
 
@@ -320,9 +327,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--dest", type=Path, help="inputs folder to write (default bench/.data/<N>-<seed>)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-split", type=int, default=MAX_SPLIT,
+                        help=f"most EJs an expense item is split over ({MAX_SPLIT}; 1 gives the demo's small sheets)")
     args = parser.parse_args()
-    dest = args.dest or ROOT / "bench" / ".data" / f"{args.n}-{args.seed}"
-    desc = generate(args.n, args.seed, dest, args.workers)
+    dest = args.dest or ROOT / "bench" / ".data" / set_name(args.n, args.seed, args.max_split)
+    desc = generate(args.n, args.seed, dest, args.workers, max_split=args.max_split)
     print(f"{dest} : {desc['n']} remontées, {desc['projects']} projets, {desc['ejs']} EJ, "
           f"statuts attendus {desc['expected_statuses']}, en {desc['generation_s']} s ; "
           f"ftap run --period {desc['period']}")

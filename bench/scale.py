@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.generate_returns import DEFAULT_SEED, LAST_PERIOD, SET_FILE, ensure  # noqa: E402
+from bench.generate_returns import DEFAULT_SEED, LAST_PERIOD, MAX_SPLIT, SET_FILE, ensure  # noqa: E402
 
 FTAP: Final = ROOT / ".venv" / "bin" / "ftap"
 DEFAULT_DATA: Final = ROOT / "bench" / ".data"
@@ -573,6 +573,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measure; the best is kept (3)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="where generated sets are kept and reused")
+    parser.add_argument("--max-split", type=int, default=MAX_SPLIT,
+                        help=f"most EJs an expense item is split over in the sets ({MAX_SPLIT}; 1: the demo's small sheets)")
     parser.add_argument("--json", default=str(RESULTS / "scale-{n}.json"),
                         help="results file; {n} is replaced by each size (default bench/results/scale-{n}.json)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive peer (c), long at N=10000")
@@ -593,8 +595,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     data: Path = args.data.resolve()
     data.mkdir(parents=True, exist_ok=True)
-    sets = {n: ensure(n, args.seed, data) for n in sorted(set(args.sizes))}
-    fixed = ensure(1, args.seed, data)
+    sets = {n: ensure(n, args.seed, data, max_split=args.max_split) for n in sorted(set(args.sizes))}
+    fixed = ensure(1, args.seed, data, max_split=args.max_split)
     env = dict(os.environ)
     env.setdefault("PREFECT_HOME", str(data / "prefect-home"))  # a server database of its own, kept warm
     if env.get("PREFECT_API_URL"):
@@ -617,6 +619,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     goals = targets(results, check)
     print_report(results, check, goals, args.repeat)
     meta = {"date": started.isoformat(timespec="seconds"), "repeat": args.repeat, "seed": args.seed,
+            "max_split": args.max_split,
             "period": str(LAST_PERIOD), "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                                     "platform": platform.platform()},
             "state_option": asdict(option) if option else None, "check_file": str(one)}

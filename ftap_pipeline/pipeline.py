@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from ftap_pipeline.contract import inbox
 from ftap_pipeline.contract.findings import message
@@ -28,7 +29,7 @@ from ftap_pipeline.core.chorus import AllMovements, all_movements
 from ftap_pipeline.core.figures import ReportScope, committee_dates
 from ftap_pipeline.core.normalise import unreadable_return
 from ftap_pipeline.core.period import Period
-from ftap_pipeline.io import intake, prefetch
+from ftap_pipeline.io import forked, intake, prefetch
 from ftap_pipeline.io.chorus_reader import read_chorus_files
 from ftap_pipeline.io.delivery import DeliveryOutcome, deliver, write_copies
 from ftap_pipeline.io.referentiel_reader import read_referentiel
@@ -133,8 +134,13 @@ def ingest(config: RunConfig) -> Ingested:
     read = ahead.result() if ahead is not None else read_inputs(config)
     if not isinstance(read, ReadInputs):
         raise TypeError(f"read ahead: expected ReadInputs, got {type(read).__name__}")
-    read.store_cache()  # the caller holds the outputs folder: a run refused for it has written nothing
-    return assess_read(config, read)
+    if read.store_cache is intake.nothing_to_store:
+        return assess_read(config, read)
+    assessed: list[Ingested] = []
+    # The caller holds the outputs folder: a run refused for it has written nothing. The new parses go into
+    # the cache from a forked child while the returns are assessed here (see `io/forked.py`).
+    forked.side_by_side(read.store_cache, lambda: assessed.append(assess_read(config, read)))
+    return assessed[0]
 
 
 def read_inputs(config: RunConfig, *, store_cache_later: bool = False) -> ReadInputs:
@@ -161,14 +167,23 @@ def _chorus_and_movements(config: RunConfig, referentiel: Referentiel
     return restitutions, all_movements(list(restitutions), referentiel) if usable else None
 
 
+#: How far below the command the reading ahead runs (a third of the server's weight for Linux's scheduler:
+#: the server then keeps a core to itself while both are busy).
+READ_AHEAD_NICE: Final = 5
+
+
 def read_ahead(config: RunConfig) -> None:
     """Start `read_inputs(config)` in the background, for the `ingest` of the same run to take.
 
     `ftap run` calls it before it waits for Prefect's temporary server: the reading uses the cores that the
     wait leaves idle. It takes no lock and writes nothing (the cache is written by `ingest`, under the run's
-    lock). The readers' modules are imported first, in this thread (see `io/prefetch.py`)."""
+    lock). The readers' modules are imported first, in this thread (see `io/prefetch.py`).
+
+    The reading runs a little below the command's priority (`READ_AHEAD_NICE`): the server's start is one
+    core of Python work that the flow waits for, so it goes first, as fast as it would alone, and the
+    reading takes what it leaves; the flow's run is then created while the reading ends, not after it."""
     intake.import_readers()
-    prefetch.start(_ahead_key(config), lambda: read_inputs(config, store_cache_later=True))
+    prefetch.start(_ahead_key(config), lambda: read_inputs(config, store_cache_later=True), nice=READ_AHEAD_NICE)
 
 
 def forget_read_ahead(config: RunConfig) -> None:

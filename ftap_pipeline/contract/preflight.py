@@ -8,6 +8,7 @@ fails raises `InputError` with the slug of its kind.
 
 from __future__ import annotations
 
+import re
 import struct
 import unicodedata
 from collections.abc import Sequence
@@ -119,6 +120,8 @@ class ZipEntry:
 
 
 _LOCAL: Final = struct.Struct("<4sHHHHHIIIHH")
+#: Unicode's control characters (category `Cc`: C0, DEL and C1), as one search rather than a test a character.
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
 _DESCRIPTOR_FLAG: Final = 0x08
 _UTF8_FLAG: Final = 0x800
 _ZIP64_MARK: Final = 0xFFFFFFFF
@@ -158,7 +161,7 @@ def check_entry_names(names: Sequence[str]) -> None:
     for name in names:
         if not name:
             raise _suspicious("L'archive du classeur contient un élément sans nom.")
-        if any(unicodedata.category(c) == "Cc" for c in name):
+        if _CONTROL.search(name):
             raise _suspicious(f"Le nom de l'élément « {_shown(name)} » de l'archive contient un caractère de contrôle.")
         if "\\" in name:
             raise _suspicious(f"Le nom de l'élément « {_shown(name)} » de l'archive contient une barre oblique "

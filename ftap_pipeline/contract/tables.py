@@ -47,6 +47,12 @@ class TableLayout:
                 index.setdefault(normalise_label(label), key)
         return index
 
+    @cached_property
+    def text_only(self) -> bool:
+        """Whether only a text cell can name a column: no folded label reads like what `str` gives of a
+        number, a boolean, a date or a duration (a digit or a sign first, `true`, `nan`…)."""
+        return not any(k[:1].isdigit() or k[:1] in "-+." or k in ("true", "false", "nan", "inf") for k in self.index)
+
     def key_of(self, cell: object) -> str | None:
         return self.index.get(normalise_label(cell))
 
@@ -85,7 +91,12 @@ def read_header(cells: Sequence[object], layout: TableLayout, row: int) -> Heade
 
 def _score(cells: Sequence[object], layout: TableLayout) -> int | None:
     """How many cells of the row name a column (None when the row does not qualify)."""
-    keys = [k for k in (layout.key_of(c) for c in cells) if k is not None]
+    # `key_of`, inlined: every cell of the first rows of every sheet comes here, numbers of the lines included.
+    index = layout.index
+    if layout.text_only:
+        keys = [k for c in cells if isinstance(c, str) and (k := index.get(normalise_label(c))) is not None]
+    else:
+        keys = [k for c in cells if c is not None and (k := index.get(normalise_label(c))) is not None]
     if len(keys) < layout.min_hits or not layout.required <= set(keys):
         return None
     return len(keys) if layout.pick is Pick.BEST else len(set(keys))

@@ -138,11 +138,18 @@ def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
     return simple[f.kind]
 
 
+#: The template's helper sheets (its instructions and its lists), folded: no verdict depends on their cells,
+#: so the readers of a run and of `ftap check` alike do not build them (`workbook_reader.read_workbook`). A
+#: personal template's snapshot is read: `ftap check` needs it.
+UNREAD_SHEETS: Final = frozenset(normalise_label(n) for n in (layout.INSTRUCTIONS_SHEET, layout.LISTS_SHEET))
+_KNOWN_EXTRA: Final = frozenset(normalise_label(n) for n in layout.KNOWN_EXTRA_SHEETS)
+
+
 def match_sheets(workbook: RawWorkbook) -> tuple[dict[str, RawSheet], list[RawSheet]]:
     """Pair the workbook's sheets with the layout's (tolerant names); return the rest as extras.
 
     Of two sheets whose names fold alike, the visible one stands (`sheet_twins` says what was set aside)."""
-    known_extra = {normalise_label(n) for n in layout.KNOWN_EXTRA_SHEETS}
+    known_extra = _KNOWN_EXTRA
     found = {key: sheets[0] for key, sheets in _candidates(workbook).items()}
     chosen = {id(s) for s in found.values()}
     extras = [s for s in workbook.sheets if id(s) not in chosen and _layout_key(s) is None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.model import ParsedReturn, ReturnInput
-from ftap_pipeline.core.normalise import parse_return, unreadable_return
+from ftap_pipeline.core.normalise import UNREAD_SHEETS, parse_return, unreadable_return
 from ftap_pipeline.io import parse_cache
 from ftap_pipeline.io.file_bytes import fingerprint, read_once
 from ftap_pipeline.io.isolation import chunk_size, map_isolated
@@ -81,8 +81,9 @@ def refused_returns(refused: Sequence[tuple[str, str]]) -> list[ReturnInput]:
 
 
 def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
-    """Read return files in isolated worker processes; unreadable ones carry their reason."""
-    outcomes = read_isolated(list(paths), workers=workers)
+    """Read return files in isolated worker processes, as a run reads them (`UNREAD_SHEETS` left unbuilt);
+    unreadable ones carry their reason."""
+    outcomes = read_isolated(list(paths), workers=workers, unread=UNREAD_SHEETS)
     items = []
     for path, outcome in zip(paths, outcomes, strict=True):
         sha = outcome.sha256 or fingerprint(path)
@@ -119,7 +120,7 @@ def import_readers() -> None:
 
 def parse_file(path: Path) -> ParsedReturn:
     """Read and parse one return, in a worker: only its typed lines and findings travel back, not its cells."""
-    return _parsed(path, read_file(path))
+    return _parsed(path, read_file(path, unread=UNREAD_SHEETS))
 
 
 def _parsed(path: Path, outcome: ReadOutcome) -> ParsedReturn:
@@ -213,4 +214,4 @@ def parse_unless_cached(folder: Path, generation: str, path: Path) -> ParsedRetu
         key = parse_cache.entry_key(read.sha256, path.name)
         if parse_cache.is_known(folder, generation, key):
             return parse_cache.Hit(key, path.name)
-    return _parsed(path, read_bytes(path, read))
+    return _parsed(path, read_bytes(path, read, unread=UNREAD_SHEETS))

@@ -15,8 +15,11 @@ worker processes must first import, in the main thread, every module those worke
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -48,10 +51,14 @@ class _HeldBack(logging.Filter):
 
 
 class Prefetch(Generic[T]):
-    """`fn()` running in a background thread; `result()` waits for it and re-emits its held-back records."""
+    """`fn()` running in a background thread; `result()` waits for it and re-emits its held-back records.
 
-    def __init__(self, fn: Callable[[], T]) -> None:
+    With `nice`, the thread runs that much below this process's priority, and so do the processes it forks
+    (on Linux, where a thread has its own priority and a child inherits its parent thread's)."""
+
+    def __init__(self, fn: Callable[[], T], *, nice: int = 0) -> None:
         self._fn = fn
+        self._nice = nice
         self._value: T | None = None
         self._error: BaseException | None = None
         name = f"ftap-prefetch-{next(_names)}"
@@ -62,6 +69,8 @@ class Prefetch(Generic[T]):
         self._thread.start()
 
     def _run(self) -> None:
+        if self._nice > 0:
+            _lower_this_thread(self._nice)
         try:
             self._value = self._fn()
         except BaseException as exc:  # noqa: BLE001 - taken back and raised by `result`, in the caller's thread
@@ -86,9 +95,19 @@ class Prefetch(Generic[T]):
         self._held.records.clear()
 
 
-def start(key: Hashable, fn: Callable[[], T]) -> Prefetch[T]:
-    """Start `fn()` now, for the first `claim(key)`; a call already pending under `key` is discarded."""
-    prefetch = Prefetch(fn)
+def _lower_this_thread(nice: int) -> None:
+    """Lower the calling thread's priority by `nice` (Linux only: elsewhere a priority is the whole process's)."""
+    if sys.platform != "linux":
+        return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError):  # a container may forbid it: the call then runs as it would have
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+
+
+def start(key: Hashable, fn: Callable[[], T], *, nice: int = 0) -> Prefetch[T]:
+    """Start `fn()` now, for the first `claim(key)` (`nice`: see `Prefetch`); a call already pending under
+    `key` is discarded."""
+    prefetch = Prefetch(fn, nice=nice)
     with _lock:
         previous = _pending.pop(key, None)
         _pending[key] = prefetch  # type: ignore[assignment]  # the registry holds calls of any result type

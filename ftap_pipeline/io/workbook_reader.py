@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -32,6 +33,7 @@ from defusedxml import ElementTree as SafeET
 
 from ftap_pipeline.contract import preflight
 from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.labels import normalise_label
 from ftap_pipeline.contract.preflight import MAX_ROWS
 from ftap_pipeline.contract.raw import CellFlag, RawSheet, RawWorkbook, a1, a1_to_index, column_letter
 from ftap_pipeline.io.file_bytes import FileBytes, read_once
@@ -81,22 +83,24 @@ def _preflight(path: Path, data: bytes) -> zipfile.ZipFile | None:
     return package
 
 
-def read_workbook(path: Path, data: bytes | None = None) -> RawWorkbook:
+def read_workbook(path: Path, data: bytes | None = None, *, unread: frozenset[str] = frozenset()) -> RawWorkbook:
     """Read every sheet of a workbook, from A1, as calamine's Python values.
 
     `data` is the file's content when the caller has read it already: the checks, calamine and the scan of
-    the XML then all work on those same bytes, and the file is read once."""
+    the XML then all work on those same bytes, and the file is read once. A sheet whose folded name is in
+    `unread` (one the caller ignores, such as a return's instructions) comes back without its cells: its
+    XML is still checked, but calamine does not build it."""
     if data is None:
         data = path.read_bytes()
     package = _preflight(path, data)
     try:
-        return _read(path, data, package)
+        return _read(path, data, package, unread)
     finally:
         if package is not None:
             package.close()
 
 
-def _read(path: Path, data: bytes, package: zipfile.ZipFile | None) -> RawWorkbook:
+def _read(path: Path, data: bytes, package: zipfile.ZipFile | None, unread: frozenset[str]) -> RawWorkbook:
     import python_calamine as pc
 
     suffix = path.suffix.lower()
@@ -115,6 +119,11 @@ def _read(path: Path, data: bytes, package: zipfile.ZipFile | None) -> RawWorkbo
         for meta in wb.sheets_metadata:
             if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet"):
                 continue
+            # Compare with the enum itself: its text, `SheetVisibleEnum.Hidden`, contains "Visible" too.
+            visible = meta.visible == pc.SheetVisibleEnum.Visible
+            if unread and normalise_label(meta.name) in unread:
+                sheets.append(RawSheet(meta.name, [], visible=visible))
+                continue
             try:
                 sheet = wb.get_sheet_by_name(meta.name)
             except Exception as exc:
@@ -128,8 +137,6 @@ def _read(path: Path, data: bytes, package: zipfile.ZipFile | None) -> RawWorkbo
             except Exception as exc:
                 raise InputError("file-unreadable", {"motif": f"La feuille « {meta.name} » du classeur est illisible "
                                                               f"({type(exc).__name__})."}) from exc
-            # Compare with the enum itself: its text, `SheetVisibleEnum.Hidden`, contains "Visible" too.
-            visible = meta.visible == pc.SheetVisibleEnum.Visible
             sheets.append(RawSheet(meta.name, [list(r) for r in rows], visible=visible))
     finally:
         wb.close()
@@ -220,9 +227,15 @@ def _ooxml_sheets(zf: zipfile.ZipFile) -> _OoxmlSheets:
     return out
 
 
-#: A formula element, or an error-typed cell, as plain bytes: `bytes.find` runs at memory speed, where a
-#: regular expression that may start at every space took 6 s over a 100 Mo sheet.
-_HIDDEN_PLAIN: Final = (b"<f>", b"<f ", b"<f/", b' t="e"', b'\tt="e"', b'\nt="e"', b'\rt="e"')
+#: A formula element (`<f>`, `<f …>`, `<f/>`), and the attribute of an error-typed cell (`t="e"` after a
+#: space, a tab or a line end). A regular expression that begins with a literal runs at memory speed; one that
+#: may start at every space (`\st="e"`) took 6 s over a 100 Mo sheet, so the attribute's four spellings are
+#: searched as plain bytes, and only in a sheet where `t="e"` appears at all.
+_FORMULA: Final = re.compile(rb"<f[> /]")
+_ERROR_TYPE: Final = re.compile(rb't="e"')
+_ERROR_TYPES: Final = (b' t="e"', b'\tt="e"', b'\nt="e"', b'\rt="e"')
+#: A document type declaration or an entity, which no spreadsheet writes.
+_DECLARATION: Final = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 #: The same elements written with a namespace prefix (`<x:c>`): rare, searched only in a sheet whose root
 #: element has one.
 _PREFIXED_ROOT = re.compile(rb"<\w+:worksheet[\s>]")
@@ -230,6 +243,10 @@ _PREFIXED_HIDDEN = re.compile(rb"<\w+:f[\s>/]")
 _PREFIXED_ROW = re.compile(rb"<\w+:row[\s>/]")
 _PREFIXED_CELL = re.compile(rb"<\w+:c[\s>/]")
 _TAIL = 16
+#: A part this small cannot exceed the sheet limits, whatever it holds: a counted row (`<row ` or `<row>`)
+#: takes at least 5 bytes and a cell (`<c ` or `<c>`) 3, and matches do not overlap. Its rows and cells are
+#: not counted (four passes over its bytes spared); `zipfile` holds the part to this declared size.
+_UNCOUNTED_BYTES: Final = min(5 * preflight.MAX_ROWS, 3 * preflight.MAX_CELLS)
 
 
 def _count(text: bytes, prefixed: bool) -> tuple[int, int]:
@@ -242,27 +259,35 @@ def _count(text: bytes, prefixed: bool) -> tuple[int, int]:
 
 
 def _hides(text: bytes, prefixed: bool) -> bool:
-    # Two searches spare most sheets the seven exact ones: no `<f` and no `t="e"` at all.
-    plain = (b"<f" in text or b't="e"' in text) and any(m in text for m in _HIDDEN_PLAIN)
-    return plain or (prefixed and _PREFIXED_HIDDEN.search(text) is not None)
+    """Whether the bytes hold a formula element or an error-typed cell (plain, or prefixed when `prefixed`)."""
+    if _FORMULA.search(text) is not None:
+        return True
+    if _ERROR_TYPE.search(text) is not None and any(m in text for m in _ERROR_TYPES):
+        return True
+    return prefixed and _PREFIXED_HIDDEN.search(text) is not None
 
 
 def _survey(zf: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
     """Rows and cells of a sheet part, and whether it may hide values, from one pass over its bytes. A
-    document type declaration is refused: no spreadsheet writes one, and it is how XML entities attack."""
+    document type declaration is refused: no spreadsheet writes one, and it is how XML entities attack.
+
+    A part too small to pass the limits is not counted (its counts come back as 0)."""
     rows = cells = 0
     hiding = prefixed = False
+    counted = zf.getinfo(part).file_size > _UNCOUNTED_BYTES
     with zf.open(part) as stream:
         tail = b""
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             window = tail + chunk
             if not tail:
-                prefixed = _PREFIXED_ROOT.search(window[:4096]) is not None
-            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                head = window[:4096]
+                prefixed = b":worksheet" in head and _PREFIXED_ROOT.search(head) is not None
+            if _DECLARATION.search(window) is not None:
                 raise _forbidden_xml()
-            # A match wholly inside the tail was counted with the previous chunk.
-            (r, c), (tr, tc) = _count(window, prefixed), _count(tail, prefixed)
-            rows, cells = rows + r - tr, cells + c - tc
+            if counted:
+                # A match wholly inside the tail was counted with the previous chunk.
+                (r, c), (tr, tc) = _count(window, prefixed), _count(tail, prefixed)
+                rows, cells = rows + r - tr, cells + c - tc
             hiding = hiding or _hides(window, prefixed)
             if rows > preflight.MAX_ROWS or cells > preflight.MAX_CELLS:
                 break
@@ -519,18 +544,18 @@ class ReadOutcome:
     sha256: str = ""
 
 
-def read_file(path: Path) -> ReadOutcome:
+def read_file(path: Path, *, unread: frozenset[str] = frozenset()) -> ReadOutcome:
     """Read the file's bytes once: the fingerprint and the workbook both come from them."""
-    return read_bytes(path, read_once(path, "file-unreadable", too_large="file-too-large"))
+    return read_bytes(path, read_once(path, "file-unreadable", too_large="file-too-large"), unread=unread)
 
 
-def read_bytes(path: Path, read: FileBytes) -> ReadOutcome:
-    """The workbook of bytes already read (and hashed) by `file_bytes.read_once`."""
+def read_bytes(path: Path, read: FileBytes, *, unread: frozenset[str] = frozenset()) -> ReadOutcome:
+    """The workbook of bytes already read (and hashed) by `file_bytes.read_once` (`unread`: see `read_workbook`)."""
     if read.data is None:
         return ReadOutcome(path, error=read.error, sha256=read.sha256)
     data, sha = read.data, read.sha256
     try:
-        return ReadOutcome(path, workbook=read_workbook(path, data), sha256=sha)
+        return ReadOutcome(path, workbook=read_workbook(path, data, unread=unread), sha256=sha)
     except InputError as exc:
         return ReadOutcome(path, error=exc, sha256=sha)
     except (KeyboardInterrupt, SystemExit):
@@ -547,9 +572,11 @@ def crashed(path: Path) -> ReadOutcome:
         "file-unreadable", {"motif": "Le classeur a fait échouer le lecteur : il est endommagé ou malveillant."}))
 
 
-def read_isolated(paths: Sequence[Path], *, workers: int = 2) -> list[ReadOutcome]:
-    """Read files in worker processes; a file that kills its worker is reported, not fatal.
+def read_isolated(paths: Sequence[Path], *, workers: int = 2, unread: frozenset[str] = frozenset()
+                  ) -> list[ReadOutcome]:
+    """Read files in worker processes (`unread`: see `read_workbook`); a file that kills its worker is
+    reported, not fatal.
 
     Under `spawn` (Windows, macOS) each worker imports this module to run `read_file`: its imports stay free
     of pandas, so that a worker starts in a tenth of a second rather than in more than half a second."""
-    return map_isolated(read_file, paths, crashed, workers=workers)
+    return map_isolated(partial(read_file, unread=unread) if unread else read_file, paths, crashed, workers=workers)

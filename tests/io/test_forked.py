@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import signal
 import time
@@ -78,3 +79,34 @@ def test_an_error_of_the_main_job_stops_the_child_and_is_raised(tmp_path: Path,
     assert time.monotonic() - began < 10  # the child was not waited for to its end
     assert not (tmp_path / "side").exists()  # killed, not left to finish in the background
     assert os.getpid() == parent
+
+
+def test_the_child_s_log_records_are_said_here_once_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked child cannot reach the run's log handlers (Prefect's among them): its `ftap` records come back
+    with its outcome and are handled here, after the main job's, each once, with their text and level."""
+    monkeypatch.delenv(START_METHOD_ENV, raising=False)
+    seen: list[tuple[int, str, int]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((record.levelno, record.getMessage(), record.process or 0))
+
+    logger = logging.getLogger("ftap")
+    handler, level = Keep(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        def side() -> None:
+            logger.info("Lot %d écrit.", 1)
+            logger.warning("Le cache n'a pas pu être écrit (%s).", "disque plein")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        with pytest.raises(OSError, match="No space left"):
+            side_by_side(side, lambda: logger.info("Contrôle des remontées…"))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert [(lvl, text) for lvl, text, _ in seen] == [
+        (logging.INFO, "Contrôle des remontées…"), (logging.INFO, "Lot 1 écrit."),
+        (logging.WARNING, "Le cache n'a pas pu être écrit (disque plein).")]
+    assert seen[0][2] == os.getpid() != seen[1][2]  # the last two were logged by the child

@@ -82,6 +82,43 @@ def test_parsing_in_chunks_gives_what_parsing_each_file_here_gives(tmp_path: Pat
     assert sum(p.lines_read for p in pooled) > 100
 
 
+def test_a_return_read_without_its_template_sheets_parses_alike(tmp_path: Path) -> None:
+    """The run does not build the cells of the template's instructions and lists, which a return's parsing
+    ignores: every demo return, a personal template among them, parses exactly as from the whole workbook,
+    and the snapshot of the personal template is still read (`ftap check` needs it)."""
+    from ftap_pipeline.cli import main
+    from ftap_pipeline.contract.labels import normalise_label
+    from ftap_pipeline.contract.model import ReturnInput
+    from ftap_pipeline.core.normalise import UNREAD_SHEETS, parse_return, unreadable_return
+    from ftap_pipeline.io.intake import parse_file
+    from ftap_pipeline.io.workbook_reader import read_file
+
+    personal = tmp_path / "modele-personnel.xlsx"
+    assert main(["template", "--projet", "AP-2023-01", "--referentiel", str(INPUTS / "reference" / "referentiel.xlsx"),
+                 str(personal)]) == 0
+    paths = [*sorted((INPUTS / "remontees").iterdir()), personal]
+    skipped: list[str] = []
+    for path in paths:
+        whole = read_file(path)
+        if whole.workbook is None:
+            assert parse_file(path) == unreadable_return(ReturnInput(path.name, whole.sha256, error=whole.error))
+            continue
+        assert parse_file(path) == parse_return(whole.workbook, path.name, whole.sha256), path.name
+        lean = read_file(path, unread=UNREAD_SHEETS).workbook
+        assert lean is not None
+        for full, thin in zip(whole.workbook.sheets, lean.sheets, strict=True):
+            assert (thin.name, thin.visible) == (full.name, full.visible)
+            unread = normalise_label(full.name) in UNREAD_SHEETS
+            assert thin.rows == ([] if unread else full.rows), (path.name, full.name)
+            if unread and full.rows:
+                skipped.append(full.name)
+    assert len(skipped) > len(paths)  # instructions and lists in nearly every return
+    personal_lean = read_file(personal, unread=UNREAD_SHEETS).workbook
+    assert personal_lean is not None
+    snapshot = personal_lean.sheets[personal_lean.sheet_names().index("Référentiel du projet")]
+    assert snapshot.rows
+
+
 IMPORT_PROBE = """
 import json, sys
 from pathlib import Path

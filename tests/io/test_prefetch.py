@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -109,3 +112,21 @@ def test_the_lines_of_a_helper_thread_named_after_the_call_are_held_back_too(
     assert taken is not None
     assert taken.result() == 7
     assert [r.getMessage() for r in records] == ["restitutions Chorus lues"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread has its own priority on Linux only")
+def test_a_call_started_below_the_caller_s_priority_runs_there_and_so_do_its_children() -> None:
+    """The reading ahead yields to the server's start: its thread, and the readers it forks, run `nice` below
+    the command; the command's own thread keeps its priority."""
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def call() -> tuple[int, int]:
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = subprocess.run([sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"],
+                               capture_output=True, text=True, check=True)
+        return mine, int(child.stdout)
+
+    expected = min(19, here + 3)
+    assert prefetch.Prefetch(call, nice=3).result() == (expected, expected)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here
+    assert prefetch.Prefetch(call).result() == (here, here)

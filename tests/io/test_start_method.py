@@ -128,7 +128,8 @@ def test_ftap_check_reports_a_crashing_file_in_french(method: str, tmp_path: Pat
     good = b.write(tmp_path, "bonne.xlsx")
     poison = b.write(tmp_path, "poison.xlsx")
 
-    def read_isolated(paths: Sequence[Path], *, workers: int = 2) -> list[workbook_reader.ReadOutcome]:
+    def read_isolated(paths: Sequence[Path], *, workers: int = 2, unread: frozenset[str] = frozenset()
+                      ) -> list[workbook_reader.ReadOutcome]:
         return map_isolated(w.read_or_die, paths, workbook_reader.crashed, workers=workers)
 
     monkeypatch.setattr(intake, "read_isolated", read_isolated)

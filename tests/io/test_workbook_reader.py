@@ -10,9 +10,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from ftap_pipeline.contract import enums
+from ftap_pipeline.contract import enums, preflight
 from ftap_pipeline.contract.errors import InputError
 from ftap_pipeline.contract.raw import CellFlag
 from ftap_pipeline.io.intake import discover
@@ -227,6 +229,55 @@ def test_non_workbooks_are_rejected_returns_and_the_run_goes_on(tmp_path: Path) 
 def test_upper_case_extension_is_accepted(tmp_path: Path) -> None:
     path = b.write(tmp_path, "REMONTEE.XLSX")
     assert read_workbook(path).sheet_names()[:2] == ["Instructions", "Projet"]
+
+
+# --- the survey of the sheet parts -----------------------------------------------------------------------
+
+#: What `_hides` looks for, spelled out as the reader did before its two regular expressions.
+_HIDDEN_MARKERS = (b"<f>", b"<f ", b"<f/", b' t="e"', b'\tt="e"', b'\nt="e"', b'\rt="e"')
+_XML_BITS = st.sampled_from([b"<f", b"<f>", b"<f ", b"<f/>", b"<formula1>", b"</f>", b"<c ", b"<row>", b't="e"',
+                             b' t="e"', b'\tt="e"', b'\nt="e"', b'\rt="e"', b'xt="e"', b'T="e"', b"<x:f>", b"<x:f ",
+                             b"<x:c>", b" ", b"\t", b"\n", b"\r", b"e", b"f", b"<", b">", b'"', b"="])
+
+
+@given(st.lists(_XML_BITS, max_size=12).map(b"".join), st.booleans())
+def test_a_sheet_is_said_to_hide_values_exactly_when_a_marker_is_there(text: bytes, prefixed: bool) -> None:
+    from ftap_pipeline.io.workbook_reader import _PREFIXED_HIDDEN, _hides
+
+    expected = any(m in text for m in _HIDDEN_MARKERS) or (prefixed and _PREFIXED_HIDDEN.search(text) is not None)
+    assert _hides(text, prefixed) is expected
+
+
+def _package(tmp_path: Path, sheet: bytes) -> zipfile.ZipFile:
+    path = tmp_path / "parts.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+    return zipfile.ZipFile(path)
+
+
+def test_a_small_part_is_not_counted_but_still_searched(tmp_path: Path) -> None:
+    """A part too small to pass the limits is not counted; its declarations and formulas are still searched."""
+    from ftap_pipeline.io.workbook_reader import _UNCOUNTED_BYTES, _survey
+
+    assert min(5 * preflight.MAX_ROWS, 3 * preflight.MAX_CELLS) == _UNCOUNTED_BYTES
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 50))
+    with _package(tmp_path, b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>") as zf:
+        assert _survey(zf, "xl/worksheets/sheet1.xml") == (0, 0, False)
+    with _package(tmp_path, b'<worksheet><sheetData><row><c><f>1+1</f></c></row></sheetData></worksheet>') as zf:
+        assert _survey(zf, "xl/worksheets/sheet1.xml") == (0, 0, True)
+    with _package(tmp_path, b'<!DOCTYPE w [<!ENTITY e "x">]><worksheet/>') as zf, pytest.raises(InputError) as info:
+        _survey(zf, "xl/worksheets/sheet1.xml")
+    assert info.value.slug == "file-suspicious"
+
+
+def test_a_part_past_the_size_bound_is_counted_across_its_chunks(tmp_path: Path) -> None:
+    """Above the bound, rows and cells are counted, a tag cut between two chunks of the stream included."""
+    from ftap_pipeline.io.workbook_reader import _UNCOUNTED_BYTES, _survey
+
+    row = b'<row r="1"><c r="A1"><v>1</v></c><c>\n</c></row>'
+    count = max(_UNCOUNTED_BYTES, 1 << 20) // len(row) + 1000  # past the bound, and over two chunks of the stream
+    with _package(tmp_path, b"<worksheet><sheetData>" + row * count + b"</sheetData></worksheet>") as zf:
+        assert _survey(zf, "xl/worksheets/sheet1.xml") == (count, 2 * count, False)
 
 
 # --- the inbox ------------------------------------------------------------------------------------------
