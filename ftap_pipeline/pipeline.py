@@ -245,7 +245,7 @@ def build(ingested: Ingested, config: RunConfig) -> Built:
     t0 = time.perf_counter()
     log.info("Rapprochement AE/CP (enveloppes, déclarations, Chorus)…")
     report = assemble(ingested.assessment, ingested.referentiel, ingested.chorus, config.scope, package_versions(),
-                      ingested.movements)
+                      ingested.movements, beside=forked.computed_beside)
     return Built(report, (("rapprochement", time.perf_counter() - t0),))
 
 

@@ -6,8 +6,9 @@ porteur's workbook is for, the messages to send, the manifest); the pipeline onl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import pandas as pd
 
@@ -25,6 +26,20 @@ from ftap_pipeline.core.report_spec import TableSpec, WorkbookSpec
 from ftap_pipeline.core.synthese import Fact, synthese_facts
 
 EXPORTS_DIR = "donnees"
+
+T = TypeVar("T")
+
+
+class Beside(Protocol):
+    """Runs `compute` and `main`, in any order or side by side, and gives `compute`'s value."""
+
+    def __call__(self, compute: Callable[[], T], main: Callable[[], object], /) -> T: ...
+
+
+def in_turn(compute: Callable[[], T], main: Callable[[], object], /) -> T:
+    """`Beside` in this process: `main`, then `compute`."""
+    main()
+    return compute()
 
 
 @dataclass(frozen=True)
@@ -50,17 +65,24 @@ class Report:
 
 
 def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[ChorusRestitution],
-             scope: ReportScope, versions: Mapping[str, str], movements: AllMovements | None = None) -> Report:
+             scope: ReportScope, versions: Mapping[str, str], movements: AllMovements | None = None, *,
+             beside: Beside = in_turn) -> Report:
     """Reconcile and lay out every output. `versions` are the software versions the manifest records;
-    `movements` are `all_movements(chorus, referentiel)` when the caller has them already."""
+    `movements` are `all_movements(chorus, referentiel)` when the caller has them already.
+
+    The figures at the previous cut-off (for `Évolutions`) and the porteurs' workbooks do not depend on each
+    other: `beside` may compute them on two cores (the pipeline forks; see `io/forked.py`)."""
     if movements is None and any(c.layout for c in chorus):
         movements = all_movements(list(chorus), referentiel)
     figures = compute_figures(assessment, referentiel, chorus, scope, movements)
     manifest = manifest_of(assessment.records, assessment.later, chorus, referentiel, scope, versions)
-    workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes_since_previous(figures, chorus, movements))
+    laid_out: list[tuple[Feedback, ...]] = []
+    changes = beside(lambda: changes_since_previous(figures, chorus, movements),
+                     lambda: laid_out.append(feedback_workbooks(figures)))
+    (feedback,) = laid_out
+    workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes)
     exports = tuple((f"{EXPORTS_DIR}/{t.csv}", t) for t in workbook.tables() if t.csv)
     workbook_path = f"FTAP_suivi_{scope.label}.xlsx"
-    feedback = feedback_workbooks(figures)
     return Report(scope=scope, workbook_path=workbook_path, workbook=workbook, feedback=feedback, exports=exports,
                   manifest=manifest, courriers=plan_courriers(figures, feedback, workbook_path),
                   facts=synthese_facts(figures))
@@ -82,4 +104,4 @@ def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution]
     return evolutions_table(figures, compute_figures(before, referentiel, chorus, previous_scope, movements))
 
 
-__all__ = ["Courrier", "Feedback", "Report", "assemble", "porteur_key"]
+__all__ = ["Beside", "Courrier", "Feedback", "Report", "assemble", "in_turn", "porteur_key"]

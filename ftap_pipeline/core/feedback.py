@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -96,15 +96,20 @@ def unique_keys(names: Sequence[str]) -> dict[str, str]:
     return keys
 
 
-def _porteur_of(record: ReturnRecord, referentiel: Referentiel) -> str:
-    """The porteur a return is answered as: the référentiel's `Porteur du projet` of its project, never the
-    name typed in the return. A return of a project the référentiel does not know answers to the secretariat
-    (`Porteur inconnu`), whatever porteur it claims."""
+def porteurs_by_project(referentiel: Referentiel) -> dict[str, str]:
+    """The porteur each return of a project is answered as: the référentiel's `Porteur du projet` of its
+    first line for the project, never the name typed in the return. A project the référentiel does not
+    know, or knows without a porteur, answers to the secretariat (`Porteur inconnu`): see `_porteur_of`."""
+    out: dict[str, str] = {}
     projets = referentiel.projets
-    match = projets[projets["project_id"] == record.project_id] if record.project_id else projets.iloc[0:0]
-    if match.empty or not str(match["porteur"].iloc[0]).strip():
-        return UNKNOWN_PORTEUR
-    return str(match["porteur"].iloc[0]).strip()
+    for pid, porteur in zip(projets["project_id"], projets["porteur"], strict=True):
+        if isinstance(pid, str) and pid not in out:
+            out[pid] = str(porteur).strip() or UNKNOWN_PORTEUR
+    return out
+
+
+def _porteur_of(record: ReturnRecord, porteurs: Mapping[str, str]) -> str:
+    return porteurs.get(record.project_id, UNKNOWN_PORTEUR) if record.project_id else UNKNOWN_PORTEUR
 
 
 def feedback_workbooks(figures: Figures) -> tuple[Feedback, ...]:
@@ -112,21 +117,22 @@ def feedback_workbooks(figures: Figures) -> tuple[Feedback, ...]:
 
     Returns of earlier periods were answered then; a file whose period cannot be read is answered now."""
     scope = figures.scope
+    porteurs = porteurs_by_project(figures.referentiel)
     by_name: dict[str, list[ReturnRecord]] = {}
     for r in figures.assessment.records:
         if r.period not in (None, str(scope.period)):
             continue
-        by_name.setdefault(_porteur_of(r, figures.referentiel), []).append(r)
+        by_name.setdefault(_porteur_of(r, porteurs), []).append(r)
     keys = unique_keys(sorted(by_name))
     groups = {keys[name]: group for name, group in by_name.items()}
     names = {keys[name]: name for name in by_name}
     rapprochement = figures.chorus.rapprochement if figures.chorus is not None else None
+    discordant = None if rapprochement is None else rapprochement[
+        ~rapprochement["Statut"].isin([enums.CONCORDANT, enums.HORS_DISPOSITIF])]
     out = []
     for key, group in sorted(groups.items()):
         projects = {r.project_id for r in group if r.project_id}
-        gaps = None if rapprochement is None else rapprochement[
-            rapprochement["Identifiant du projet"].isin(projects)
-            & ~rapprochement["Statut"].isin([enums.CONCORDANT, enums.HORS_DISPOSITIF])]
+        gaps = None if discordant is None else discordant[discordant["Identifiant du projet"].isin(projects)]
         if (gaps is None or gaps.empty) and not any(f.severity is not Severity.INFORMATION
                                                      for r in group for f in r.findings):
             continue

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ftap_pipeline.io.forked import side_by_side
+from ftap_pipeline.io.forked import computed_beside, side_by_side
 from ftap_pipeline.io.isolation import START_METHOD_ENV
 
 
@@ -110,3 +110,32 @@ def test_the_child_s_log_records_are_said_here_once_in_order(tmp_path: Path, mon
         (logging.INFO, "Contrôle des remontées…"), (logging.INFO, "Lot 1 écrit."),
         (logging.WARNING, "Le cache n'a pas pu être écrit (disque plein).")]
     assert seen[0][2] == os.getpid() != seen[1][2]  # the last two were logged by the child
+
+
+def test_a_value_computed_in_the_child_comes_back_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(START_METHOD_ENV, raising=False)
+    order: list[str] = []
+    value = computed_beside(lambda: {"pid": os.getpid(), "lignes": [1.5, None, "x"]}, lambda: order.append("main"))
+    assert value["pid"] != os.getpid()
+    assert value["lignes"] == [1.5, None, "x"]
+    assert order == ["main"]
+
+
+def test_a_value_that_does_not_pickle_is_computed_again_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value the child cannot send (a lambda, say) is not lost: the computation runs again here."""
+    monkeypatch.delenv(START_METHOD_ENV, raising=False)
+    parent = os.getpid()
+    value = computed_beside(lambda: (os.getpid(), lambda: None), lambda: None)
+    assert value[0] == parent
+
+
+def test_under_spawn_the_value_is_computed_here_after_the_main_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(START_METHOD_ENV, "spawn")
+    order: list[str] = []
+
+    def compute() -> int:
+        order.append("compute")
+        return os.getpid()
+
+    assert computed_beside(compute, lambda: order.append("main")) == os.getpid()
+    assert order == ["main", "compute"]
