@@ -26,6 +26,7 @@ from ftap_pipeline.core.courriels import Courrier, CourrierKind
 from ftap_pipeline.core.feedback import porteur_key
 from ftap_pipeline.io import ledger
 from ftap_pipeline.io.atomic import write_bytes
+from ftap_pipeline.io.forked import side_by_side
 from ftap_pipeline.io.mail_message import build_message, content_sha256, message_id
 from ftap_pipeline.io.smtp_sender import SendResult, SmtpSender
 from ftap_pipeline.io.staging import written_at
@@ -183,9 +184,24 @@ def _copies(courriers: Sequence[Courrier], out_dir: Path, shown_dir: Path, run_l
 def write_copies(courriers: Sequence[Courrier], staging: Path, published: Path, run_label: str,
                  smtp: SmtpSettings | None) -> None:
     """Write the `.eml` copy of every message into the report's staging folder, so that they are published
-    with it (`published` is where it will be, for the path a message gives instead of a large attachment)."""
-    for copy in _copies(courriers, staging, published, run_label, smtp):
-        write_bytes(staging / EML_DIR / copy.eml, copy.build().as_bytes())
+    with it (`published` is where it will be, for the path a message gives instead of a large attachment).
+
+    Building a message is slow pure Python (the `email` package): past a few, every other copy is written
+    by a forked child (`io/forked.py`), the others here."""
+    copies = list(_copies(courriers, staging, published, run_label, smtp))
+
+    def write(part: Sequence[_Copy]) -> None:
+        for copy in part:
+            write_bytes(staging / EML_DIR / copy.eml, copy.build().as_bytes())
+
+    if len(copies) < _FORKED_FROM:
+        write(copies)
+    else:
+        side_by_side(lambda: write(copies[1::2]), lambda: write(copies[0::2]))
+
+
+#: How many copies are worth a forked child (a fork of a large process costs a few milliseconds).
+_FORKED_FROM: Final = 16
 
 
 class _Relay:

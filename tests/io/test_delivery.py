@@ -8,7 +8,9 @@ import email.parser
 import hashlib
 import logging
 import multiprocessing
+import os
 import re
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from email import policy
 from email.message import EmailMessage
@@ -408,3 +410,29 @@ def test_the_ledger_reads_in_french(tmp_path: Path) -> None:
             if w not in lines[2]] == []
     assert [w for w in ("relance", "paul@x.fr", "échec", "550 Inconnu") if w not in lines[3]] == []
     assert lines[-1] == "2 envoi(s) enregistré(s), dont 1 remis et 1 en échec."
+
+
+def test_many_copies_are_written_on_two_cores_exactly_as_in_turn(out: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past a few messages, every other copy is written by a forked child: the same files, byte for byte, as
+    one process writing them all (`FTAP_START_METHOD=spawn`), numbered in plan order."""
+    from ftap_pipeline.io.delivery import _FORKED_FROM, write_copies
+    from ftap_pipeline.io.isolation import START_METHOD_ENV
+
+    plan = tuple(Courrier(CourrierKind.RETOUR, f"porteur{i}@exemple.gouv.fr", f"Porteur {i}", f"Retour {i}",
+                          f"Bonjour,\n\nRetour n° {i}.\n", FEEDBACK) for i in range(_FORKED_FROM + 3))
+    copies = {}
+    for method in ("fork", "spawn"):
+        monkeypatch.setenv(START_METHOD_ENV, method)
+        staging = tmp_path / method
+        shutil.copytree(out, staging)
+        (staging / "manifest.json").write_text("{}", encoding="utf-8")  # the date of the copies
+        os.utime(staging / "manifest.json", (1_750_000_000, 1_750_000_000))
+        write_copies(plan, staging, out, RUN, None)
+        copies[method] = {p.name: re.sub(rb"={15}\d{10,20}==", b"(boundary)", p.read_bytes())
+                          for p in sorted((staging / EML_DIR).iterdir())}
+    assert copies["fork"] == copies["spawn"]
+    assert list(copies["fork"]) == sorted(f"{i + 1}_porteur{i}@exemple.gouv.fr.eml" for i in range(len(plan)))
+    for i, (name, data) in enumerate(sorted(copies["fork"].items(), key=lambda kv: int(kv[0].split("_")[0]))):
+        assert f"porteur{i}@" in name
+        assert f"Retour n° {i}.".encode() in _parsed(data).get_body(("plain",)).get_content().encode()  # type: ignore[union-attr]
