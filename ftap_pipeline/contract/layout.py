@@ -67,7 +67,7 @@ class SheetLayout:
                 return f
         raise KeyError(key)
 
-    @property
+    @cached_property
     def label_index(self) -> dict[str, Field]:
         return {normalise_label(f.label): f for f in self.fields}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import numbers
@@ -69,20 +70,18 @@ class _Draft:
 def content_key(projet: Mapping[str, Any], tables: Mapping[str, Lines]) -> str:
     """A fingerprint of what a return says (not of its bytes): re-saving a file does not change it.
 
-    The values are hashed column by column as they were parsed: no frame is built for it."""
+    The values are hashed column by column as they were parsed, through `repr`: the parsers give plain
+    Python values (text, numbers, dates, None), whose `repr` tells their type apart (`'1'`, `1`, `1.0`,
+    `True`, `datetime.date(…)`). No frame is built for it. The key is compared within a run only (two
+    versions of a return that tie), never stored apart from the parse it belongs to."""
     digest = hashlib.sha256()
     digest.update(json.dumps({k: str(v) for k, v in sorted(projet.items())}, ensure_ascii=False).encode())
     for key, lines in sorted(tables.items()):
         digest.update(f"\x1e{key}\x1f{len(lines)}".encode())
         for column, values in lines.values.items():
             digest.update(f"\x1d{column}".encode())
-            digest.update(json.dumps(values, ensure_ascii=False, default=_json_value).encode())
+            digest.update(repr(values).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-def _json_value(value: object) -> str:
-    """Dates and times as ISO text, with their type, so that a date and the same text differ."""
-    return f"{type(value).__name__}:{value.isoformat() if hasattr(value, 'isoformat') else value}"
 
 
 def unreadable_return(item: ReturnInput) -> ParsedReturn:
@@ -117,7 +116,9 @@ def _remembered(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return parsed
 
 
+@functools.cache
 def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
+    """The parser of a field's kind (one per field and date system, built once: every return asks for all)."""
     if f.kind is Kind.CHOICE:
         index = choice_index(f.choices)
         return lambda raw: parsing.parse_choice(raw, index)

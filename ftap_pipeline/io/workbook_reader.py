@@ -14,6 +14,7 @@ and must take down only its worker, never the run.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -21,7 +22,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -105,7 +105,7 @@ def _read(path: Path, data: bytes, package: zipfile.ZipFile | None, unread: froz
 
     suffix = path.suffix.lower()
     # Before calamine builds its cells: how tall each sheet's XML is, and which sheets may hide values.
-    ooxml = _ooxml_sheets(package) if package is not None and suffix in (".xlsx", ".xlsm") else None
+    ooxml = _ooxml_sheets(package, unread) if package is not None and suffix in (".xlsx", ".xlsm") else None
     if package is not None and suffix == ".ods":
         _check_ods_size(package)
     try:
@@ -186,11 +186,12 @@ def _forbidden_xml() -> InputError:
                                                    "entités) : il n'a pas été écrit par un tableur ordinaire."})
 
 
-def _ooxml_sheets(zf: zipfile.ZipFile) -> _OoxmlSheets:
+def _ooxml_sheets(zf: zipfile.ZipFile, unread: frozenset[str] = frozenset()) -> _OoxmlSheets:
     """Read the workbook part and its relations (small XML, through defusedxml), then stream each sheet part
     once: its rows and cells are counted, so that a sheet too large is refused before calamine builds it,
     and a byte search tells the sheets that may hide values (most have neither formulas nor error cells:
-    the search spares them the XML parse, 90 % of the reading time of a return).
+    the search spares them the XML parse, 90 % of the reading time of a return). The part of a sheet left
+    unread (`read_workbook`) is not surveyed: neither calamine nor this module parses it.
 
     Reading through `zipfile` bounds each part to its declared size and checks its CRC: a part that lies
     about its size is refused here."""
@@ -210,13 +211,15 @@ def _ooxml_sheets(zf: zipfile.ZipFile) -> _OoxmlSheets:
     if rels is not None:
         for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
             target = rel.get("Target", "")
-            target = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            target = target.lstrip("/") if target.startswith("/") else _in_xl(target)
             targets[rel.get("Id")] = target
     for sh in workbook.iter(f"{_NS_MAIN}sheet"):
         part = targets.get(sh.get(f"{_NS_REL}id"))
         if part and part in names:
             out.parts[sh.get("name", "")] = part
     for name, part in out.parts.items():
+        if unread and normalise_label(name) in unread:
+            continue
         try:
             rows, cells, hiding = _survey(zf, part)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
@@ -265,6 +268,12 @@ def _hides(text: bytes, prefixed: bool) -> bool:
     if _ERROR_TYPE.search(text) is not None and any(m in text for m in _ERROR_TYPES):
         return True
     return prefixed and _PREFIXED_HIDDEN.search(text) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_xl(target: str) -> str:
+    """A relation's target, relative to the workbook part's folder (the same few in every workbook)."""
+    return str(PurePosixPath("xl") / target)
 
 
 def _survey(zf: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
@@ -579,4 +588,4 @@ def read_isolated(paths: Sequence[Path], *, workers: int = 2, unread: frozenset[
 
     Under `spawn` (Windows, macOS) each worker imports this module to run `read_file`: its imports stay free
     of pandas, so that a worker starts in a tenth of a second rather than in more than half a second."""
-    return map_isolated(partial(read_file, unread=unread) if unread else read_file, paths, crashed, workers=workers)
+    return map_isolated(functools.partial(read_file, unread=unread) if unread else read_file, paths, crashed, workers=workers)

@@ -280,6 +280,25 @@ def test_a_part_past_the_size_bound_is_counted_across_its_chunks(tmp_path: Path)
         assert _survey(zf, "xl/worksheets/sheet1.xml") == (count, 2 * count, False)
 
 
+def test_a_sheet_left_unread_is_neither_built_nor_surveyed(tmp_path: Path) -> None:
+    """A sheet the caller leaves unread comes back with its name and visibility only: no cells, and no scan
+    of its XML (its formula without a value goes unseen); the other sheets are read as usual."""
+    path = tmp_path / "modele.xlsx"
+    wb = openpyxl.Workbook()
+    notes = b.active(wb)
+    notes.title = "Instructions"
+    notes["A1"], notes["A2"] = "Mode d'emploi", "=1+1"
+    data = wb.create_sheet("Projet")
+    data["A1"], data["B1"] = "Champ", "=2+2"
+    wb.save(path)
+    whole = read_workbook(path)
+    lean = read_workbook(path, unread=frozenset({"instructions"}))
+    assert whole.sheets[0].flags == {(1, 0): CellFlag("formula-without-value", "1+1")}
+    assert (lean.sheets[0].name, lean.sheets[0].rows, lean.sheets[0].flags) == ("Instructions", [], {})
+    assert lean.sheets[1].rows == whole.sheets[1].rows
+    assert lean.sheets[1].flags == whole.sheets[1].flags == {(0, 1): CellFlag("formula-without-value", "2+2")}
+
+
 # --- the inbox ------------------------------------------------------------------------------------------
 
 
