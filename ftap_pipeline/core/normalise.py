@@ -377,11 +377,15 @@ def typed_frame(tables: Sequence[tuple[str, Lines]], spec: SheetLayout) -> pd.Da
 def _typed_column(values: list[Any], kind: Kind, index: pd.RangeIndex) -> pd.Series:
     """One column with its kind's dtype: nullable integers, floats, datetimes or text (None when empty)."""
     if kind in (Kind.INT, Kind.TITRE):
-        return pd.Series(pd.array([_as_int(v) for v in values], dtype="Int64"), index=index)
+        # `type(v) is int` first: the parsers' integers, spared `_as_int`'s checks (a bool is not an int here).
+        return pd.Series(pd.array([v if type(v) is int else _as_int(v) for v in values], dtype="Int64"), index=index)
     if kind in (Kind.AMOUNT, Kind.NUMBER):
         return pd.Series(pd.to_numeric(pd.Series(values, index=index, dtype=object), errors="coerce"),
                          index=index).astype("float64")
     if kind is Kind.DATE:
         return pd.Series(pd.to_datetime(pd.Series([v if isinstance(v, dt.date) else None for v in values],
                                                   index=index, dtype=object)), index=index)
-    return pd.Series([None if parsing.is_empty(v) else str(v) for v in values], index=index, dtype=object)
+    # A text that is not blank is kept as it is (`str` of a `str` is itself); the rest goes through `is_empty`.
+    blank = parsing.BLANK_CHARS
+    return pd.Series([v if type(v) is str and v.strip(blank) else None if parsing.is_empty(v) else str(v)
+                      for v in values], index=index, dtype=object)

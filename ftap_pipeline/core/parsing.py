@@ -22,6 +22,8 @@ ERROR_VALUES: Final = frozenset(
 )
 _LO_ERROR = re.compile(r"^Err:\d{3}$")
 _SPACE_CHARS: Final = "\u00a0\u202f\u2007\u2009\u200a "
+#: What a blank cell may hold: a text made only of these is empty (`is_empty`).
+BLANK_CHARS: Final = _SPACE_CHARS + "\t\r\n"
 _CURRENCY = re.compile(r"\s*(€|eur|euros?)\s*$", re.IGNORECASE)
 
 _PLAIN = re.compile(r"^\d+$")
@@ -43,7 +45,7 @@ def is_empty(raw: object) -> bool:
         return True
     if isinstance(raw, float) and math.isnan(raw):
         return True
-    return isinstance(raw, str) and not raw.strip(_SPACE_CHARS + "\t\r\n")
+    return isinstance(raw, str) and not raw.strip(BLANK_CHARS)
 
 
 def check_error_value(raw: object) -> None:

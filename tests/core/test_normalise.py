@@ -58,3 +58,35 @@ def test_a_refused_text_is_refused_each_time() -> None:
         with pytest.raises(InputError):
             remembered("abc")
     assert calls == ["abc", "abc"]
+
+
+# --- the typed columns of the concatenated lines ----------------------------------------------------------
+
+#: What the parsers give (their magnitudes stay under 10^15, `parsing.MAX_MAGNITUDE`), and what they do not.
+_CELL = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(-1e15, 1e15),
+                  st.sampled_from([float("nan"), float("inf"), -0.0]),
+                  st.dates(), st.sampled_from(["", " ", "\t", "\u00a0", "\x0b", " x ", "Oui", "3", "0349-01"]),
+                  st.text(max_size=6))
+
+
+def _reference_column(values: list[Any], kind: layout.Kind) -> list[Any]:
+    """What `_typed_column` gave before its fast paths: `_as_int` on every integer, `is_empty` on every text."""
+    from ftap_pipeline.core import parsing
+    from ftap_pipeline.core.normalise import _as_int
+
+    if kind in (layout.Kind.INT, layout.Kind.TITRE):
+        return [_as_int(v) for v in values]
+    return [None if parsing.is_empty(v) else str(v) for v in values]
+
+
+@given(st.lists(_CELL, max_size=20), st.sampled_from([layout.Kind.INT, layout.Kind.TITRE, layout.Kind.TEXT,
+                                                      layout.Kind.CHOICE, layout.Kind.EJ]))
+def test_a_typed_column_holds_what_the_plain_conversion_gives(values: list[Any], kind: layout.Kind) -> None:
+    import pandas as pd
+
+    from ftap_pipeline.core.normalise import _typed_column
+
+    got = _typed_column(values, kind, pd.RangeIndex(len(values))).tolist()
+    expected = _reference_column(values, kind)
+    assert [None if v is pd.NA else v for v in got] == expected
+    assert [type(v) for v in got if v is not pd.NA and v is not None] == [type(v) for v in expected if v is not None]
