@@ -468,6 +468,8 @@ def targets(results: dict[int, SizeResult], check: Measure) -> list[dict[str, An
     add(f"(a)/(b) ≤ 2 à N={at.n}", at.a.best.wall / at.b.best.wall, 2)
     add(f"(a − fixe)/(b) ≤ 2 à N={at.n}", at.a_less_fixed / at.b.best.wall, 2)
     add(f"(c)/(a) ≥ 10 à N={at.n}", at.c.best.wall / at.a.best.wall if at.c else None, 10, lower=False)
+    add(f"(c)/(a − fixe) ≥ 10 à N={at.n}", at.c.best.wall / at.a_less_fixed if at.c and at.a_less_fixed > 0 else None,
+        10, lower=False)
     if 1000 in results and 10000 in results:
         big, small = results[10000], results[1000]
         add("t(10000) ≤ 11 × t(1000), (a)", big.a.best.wall / small.a.best.wall, 11)

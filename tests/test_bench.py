@@ -13,9 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 def test_the_benchmark_measures_every_peer_on_the_same_lines_and_writes_its_figures(tmp_path: Path) -> None:
     out = tmp_path / "scale-{n}.json"
     done = subprocess.run([sys.executable, "bench/scale.py", "--sizes", "6", "--repeat", "1", "--skip-overhead",
@@ -40,3 +38,16 @@ def _environment() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+
+
+def test_demo_sized_sets_split_each_expense_item_over_one_ej() -> None:
+    """`--max-split 1` gives the demo's small sheets (one EJ an expense item: far fewer EJs for as many
+    returns), kept in a folder of their own."""
+    sys.path.insert(0, str(ROOT))
+    from bench.generate_returns import MAX_SPLIT, portfolio, set_name
+
+    small, small_files, _ = portfolio(40, 349, max_split=1)
+    large, large_files, _ = portfolio(40, 349)
+    assert sum(map(len, small_files)) == sum(map(len, large_files)) == 40
+    assert sum(len(p.ejs) for p in small) * 2 < sum(len(p.ejs) for p in large)
+    assert (set_name(40, 349), set_name(40, 349, 1), set_name(40, 349, MAX_SPLIT)) == ("40-349", "40-349-split1", "40-349")
