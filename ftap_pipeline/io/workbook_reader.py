@@ -88,8 +88,8 @@ def read_workbook(path: Path, data: bytes | None = None, *, unread: frozenset[st
 
     `data` is the file's content when the caller has read it already: the checks, calamine and the scan of
     the XML then all work on those same bytes, and the file is read once. A sheet whose folded name is in
-    `unread` (one the caller ignores, such as a return's instructions) comes back without its cells: its
-    XML is still checked, but calamine does not build it."""
+    `unread` (one the caller ignores, such as a return's instructions) comes back with its name and
+    visibility only: neither calamine nor the survey of `_ooxml_sheets` reads its XML."""
     if data is None:
         data = path.read_bytes()
     package = _preflight(path, data)
@@ -121,7 +121,7 @@ def _read(path: Path, data: bytes, package: zipfile.ZipFile | None, unread: froz
                 continue
             # Compare with the enum itself: its text, `SheetVisibleEnum.Hidden`, contains "Visible" too.
             visible = meta.visible == pc.SheetVisibleEnum.Visible
-            if unread and normalise_label(meta.name) in unread:
+            if _left_unread(meta.name, unread):
                 sheets.append(RawSheet(meta.name, [], visible=visible))
                 continue
             try:
@@ -150,6 +150,10 @@ def _read(path: Path, data: bytes, package: zipfile.ZipFile | None, unread: froz
     for raw_sheet in raw.sheets:
         _cover_flags(raw_sheet)
     return raw
+
+
+def _left_unread(sheet: str, unread: frozenset[str]) -> bool:
+    return bool(unread) and normalise_label(sheet) in unread
 
 
 def _cover_flags(sheet: RawSheet) -> None:
@@ -218,7 +222,7 @@ def _ooxml_sheets(zf: zipfile.ZipFile, unread: frozenset[str] = frozenset()) -> 
         if part and part in names:
             out.parts[sh.get("name", "")] = part
     for name, part in out.parts.items():
-        if unread and normalise_label(name) in unread:
+        if _left_unread(name, unread):
             continue
         try:
             rows, cells, hiding = _survey(zf, part)
