@@ -14,7 +14,7 @@ YEARS = TableLayout("Tranches", {"libelle": ("Libellé",), "y2024": ("2024",), "
 
 def test_a_layout_of_text_labels_looks_only_at_text_cells_and_finds_the_same_header() -> None:
     assert TEXT.text_only
-    rows = [["Suivi", None, None], [2024, 1234.5, dt.date(2024, 1, 2)], [" n° ej ", "ANNÉE :", "Montant (€)"],
+    rows: list[list[object]] = [["Suivi", None, None], [2024, 1234.5, dt.date(2024, 1, 2)], [" n° ej ", "ANNÉE :", "Montant (€)"],
             ["1300000001", 2024.0, 10.0]]
     header = find_header(rows, (TEXT,))
     assert header is not None
