@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -163,14 +164,21 @@ _CALIBRI = dict(zip(
 _PX_PER_UNIT = 14.67 / 2048 * 1.03
 
 
+class _Advances(dict[str, int]):
+    """Each character's advance width, `_CALIBRI`'s or, for a character it lacks, its base letter's (an accented
+    letter is as wide as its letter) or a digit's; found once per character, then looked up."""
+
+    def __missing__(self, ch: str) -> int:
+        width = self[ch] = _CALIBRI.get(unicodedata.normalize("NFD", ch)[:1], 1038)
+        return width
+
+
+_ADVANCES = _Advances(_CALIBRI)
+
+
 def _text_px(text: str, bold: bool = False) -> float:
-    """The text's width in pixels, estimated: an accented letter is as wide as its letter, an unknown
-    character as a digit. Deterministic: no font is read."""
-    total = 0
-    for ch in text:
-        width = _CALIBRI.get(ch)
-        total += width if width is not None else _CALIBRI.get(unicodedata.normalize("NFD", ch)[:1], 1038)
-    return total * _PX_PER_UNIT * (1.05 if bold else 1.0)
+    """The text's width in pixels, estimated from Calibri's advances. Deterministic: no font is read."""
+    return sum(map(_ADVANCES.__getitem__, text)) * _PX_PER_UNIT * (1.05 if bold else 1.0)
 
 
 def _units(px: float) -> float:
@@ -225,16 +233,6 @@ def _header_widths(name: str) -> tuple[float, float]:
 
 # --- layout ---------------------------------------------------------------------------------------------------
 
-def _cells(table: TableSpec) -> Iterator[tuple[int, int, Any, ColKind]]:
-    """Each data cell (row in the table, column, value, kind): a row of `row_kinds` changes its numbers' kind."""
-    row_kinds = dict(table.row_kinds)
-    for i, values in enumerate(table.frame().itertuples(index=False, name=None)):
-        kind_of_row = row_kinds.get(i)
-        for j, (c, value) in enumerate(zip(table.columns, values, strict=True)):
-            numeric = c.kind not in (ColKind.TEXT, ColKind.DATE)
-            yield i, j, value, kind_of_row if kind_of_row is not None and numeric else c.kind
-
-
 def _fact_cells(sheet: SheetSpec) -> Iterator[tuple[int, int, Any, ColKind]]:
     """The facts as cells: labels in column A, values in column B."""
     for i, (label, value, kind) in enumerate(sheet.facts):
@@ -280,14 +278,40 @@ def _column_widths(sheet: SheetSpec) -> tuple[dict[int, float], frozenset[int]]:
         row_kinds = dict(table.row_kinds)
         for j, c in enumerate(table.columns):
             need[j] = max(need.get(j, 0.0), float(c.width), _header_widths(c.name)[1])
+            numeric = c.kind not in (ColKind.TEXT, ColKind.DATE)
+            extremes = None if row_kinds and numeric else _widest_numbers(frame.iloc[:, j], c.kind)
+            if extremes is not None:
+                for value in extremes:
+                    measure(j, value, c.kind)
+                continue
             values = frame.iloc[:, j].tolist()
-            if row_kinds and c.kind not in (ColKind.TEXT, ColKind.DATE):
+            if row_kinds and numeric:
                 kinds = [row_kinds.get(i, c.kind) for i in range(len(values))]
             else:
                 kinds = [c.kind] * len(values)
             for value, kind in _distinct(values, kinds):
                 measure(j, value, kind)
     return {j: min(WIDTH_CAP, w) for j, w in need.items()}, frozenset(prose)
+
+
+def _widest_numbers(column: pd.Series, kind: ColKind) -> tuple[float, ...] | None:
+    """The values of a column of plain numbers that show widest, when those are enough to size it.
+
+    Digits are all as wide, and a number of a kind is shown with the same pattern whatever its value, so the
+    widest text is the largest positive's or the most negative's (the sign bit tells `-0.0`). That holds
+    while no number is wider than `WIDTH_CAP` (past it a text may wrap); otherwise, or for a column that is
+    not of plain numbers, None: every distinct value is measured."""
+    if kind in (ColKind.TEXT, ColKind.DATE) or column.dtype.kind not in "iuf":
+        return None
+    values = column.to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    negative = np.signbit(values)
+    extremes = tuple(float(v.max() if not sign else v.min()) for sign, v in
+                     ((False, values[~negative]), (True, values[negative])) if v.size)
+    shown = (_rendered(v, kind) for v in extremes)
+    if any(_text_fit(text, False)[0] >= WIDTH_CAP for text in shown if text is not None):
+        return None
+    return extremes
 
 
 def _distinct(values: list[Any], kinds: list[ColKind]) -> Iterator[tuple[Any, ColKind]]:
@@ -437,11 +461,7 @@ def _write_table(ws: Worksheet, sheet: str, top: int, table: TableSpec, layout: 
              f"table {table.name}")
     if any(_header_widths(c.name)[0] > layout.widths[j] for j, c in enumerate(table.columns)):
         ws.set_row(top, 2 * LINE_HEIGHT)
-    lines: dict[int, int] = {}
-    for i, j, value, kind in _cells(table):
-        _write_value(ws, top + 1 + i, j, value, kind, f.of(kind, j in layout.wrapped))
-        _count_lines(lines, top + 1 + i, j, value, kind, layout)
-    _set_heights(ws, lines)
+    _set_heights(ws, _write_cells(ws, top + 1, table, layout, f))
     index = {c.name: (j, c.kind) for j, c in enumerate(table.columns)}
     for highlight in table.highlights:
         for name in highlight.columns:
@@ -475,14 +495,62 @@ def _is_missing(value: Any) -> bool:
     return value is pd.NaT or (not isinstance(value, str) and pd.isna(value) is True)
 
 
+def _write_cells(ws: Worksheet, first_row: int, table: TableSpec, layout: _Layout, f: _Formats) -> dict[int, int]:
+    """Write the table's data cells from `first_row` on, row by row (strings keep their order of first use);
+    return the lines each row of wrapped prose needs. What depends on the column alone is decided once."""
+    kinds = [c.kind for c in table.columns]
+    wrapped = [j in layout.wrapped for j in range(len(kinds))]
+    formats = [f.of(kind, wrap) for kind, wrap in zip(kinds, wrapped, strict=True)]
+    numeric = [kind not in (ColKind.TEXT, ColKind.DATE) for kind in kinds]
+    row_kinds = dict(table.row_kinds)
+    frame = table.frame()
+    lines: dict[int, int] = {}
+    columns = [frame.iloc[:, j].tolist() for j in range(len(kinds))]
+    for i, values in enumerate(zip(*columns, strict=True)):
+        r = first_row + i
+        special = row_kinds.get(i) if row_kinds else None
+        for j, value in enumerate(values):
+            if special is not None and numeric[j]:
+                kind, fmt = special, f.of(special, wrapped[j])
+            else:
+                kind, fmt = kinds[j], formats[j]
+            _write_value(ws, r, j, value, kind, fmt)
+            if wrapped[j]:
+                _count_lines(lines, r, j, value, kind, layout)
+    return lines
+
+
 def _write_value(ws: Worksheet, r: int, c: int, value: Any, kind: ColKind, fmt: Any) -> None:
+    """`_write_any`, with the common cells (text, floats: a report writes a million) decided first."""
+    t = type(value)
+    if t is str:
+        if value:
+            ws.write_string(r, c, cell_text(value), fmt)
+        else:
+            ws.write_blank(r, c, None, fmt)
+        return
+    if t is float and kind is not ColKind.TEXT:
+        if math.isfinite(value):
+            ws.write_number(r, c, value, fmt)
+        else:
+            ws.write_blank(r, c, None, fmt)
+        return
+    _write_any(ws, r, c, value, kind, fmt)
+
+
+def _write_any(ws: Worksheet, r: int, c: int, value: Any, kind: ColKind, fmt: Any) -> None:
+    """A cell as its column's kind shows it: empty, a date, a finite number, or text (never a formula)."""
     if _is_missing(value) or value == "":
         ws.write_blank(r, c, None, fmt)
     elif kind is ColKind.DATE and isinstance(value, (dt.date, pd.Timestamp)):
         day = value.date() if isinstance(value, (dt.datetime, pd.Timestamp)) else value
         ws.write_datetime(r, c, dt.datetime.combine(day, dt.time()), fmt)
     elif kind is not ColKind.TEXT and isinstance(value, (int, float)) and not isinstance(value, bool):
-        ws.write_number(r, c, float(value), fmt)
+        number = float(value)
+        if math.isfinite(number):
+            ws.write_number(r, c, number, fmt)
+        else:  # a sheet holds no infinity: empty, as `_rendered` measures it
+            ws.write_blank(r, c, None, fmt)
     else:
         ws.write_string(r, c, cell_text(str(value)), fmt)
 

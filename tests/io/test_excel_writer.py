@@ -376,6 +376,17 @@ _CELL = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.sampl
                   st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 1, 1)))
 
 
+def _cells(table: TableSpec) -> list[tuple[int, object, ColKind]]:
+    """Every data cell (column, value, kind), a row of `row_kinds` changing its numbers' kind."""
+    row_kinds = dict(table.row_kinds)
+    cells = []
+    for i, values in enumerate(table.frame().itertuples(index=False, name=None)):
+        for j, (c, value) in enumerate(zip(table.columns, values, strict=True)):
+            numeric = c.kind not in (ColKind.TEXT, ColKind.DATE)
+            cells.append((j, value, row_kinds[i] if i in row_kinds and numeric else c.kind))
+    return cells
+
+
 @given(kinds=st.lists(st.sampled_from(list(ColKind)), min_size=1, max_size=4),
        rows=st.lists(st.lists(_CELL, min_size=4, max_size=4), max_size=25),
        special=st.dictionaries(st.integers(0, 24), st.sampled_from(list(ColKind)), max_size=3))
@@ -396,7 +407,7 @@ def test_column_widths_from_distinct_values_equal_those_measured_cell_by_cell(
     prose: set[int] = set()
     for j, c in enumerate(columns):
         need[j] = max(float(c.width), ew._header_widths(c.name)[1])
-    for _, j, value, kind in ew._cells(table):
+    for j, value, kind in _cells(table):
         text = ew._rendered(value, kind)
         if text is not None:
             width, wraps = ew._text_fit(text, False)
@@ -404,3 +415,79 @@ def test_column_widths_from_distinct_values_equal_those_measured_cell_by_cell(
             if wraps:
                 prose.add(j)
     assert ew._column_widths(sheet) == ({j: min(ew.WIDTH_CAP, w) for j, w in need.items()}, frozenset(prose))
+
+
+_NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from([0.0, -0.0, 999.995, -0.001, 0.0049, 1e300, -1e300, 123456789.125]))
+
+
+@given(kind=st.sampled_from([K.AMOUNT, K.INT, K.RATE, K.RATIO, K.DECIMAL]),
+       values=st.one_of(st.lists(_NUMBER, max_size=30), st.lists(st.integers(-10**18, 10**18), max_size=30)))
+@example(kind=K.AMOUNT, values=[0.0, -0.0])
+@example(kind=K.RATE, values=[-0.0004])
+@example(kind=K.AMOUNT, values=[1e45, 1.0])
+def test_a_column_of_numbers_is_as_wide_as_measuring_every_value(kind: K, values: list[float]) -> None:
+    """A float or integer column is sized from its two widest numbers only: the same widths, and the same
+    wrapped columns, as measuring each of them (numbers past the cap measured one by one)."""
+    from ftap_pipeline.io import excel_writer as ew
+
+    column = Column("Montant", kind, width=1)
+    table = TableSpec("T", (column,), pd.DataFrame({"Montant": values}))
+    assert table.rows["Montant"].dtype.kind in "if"
+    need = max(1.0, ew._header_widths(column.name)[1])
+    prose = set()
+    for value in values:
+        text = ew._rendered(value, kind)
+        if text is not None:
+            width, wraps = ew._text_fit(text, False)
+            need = max(need, width)
+            if wraps:
+                prose.add(0)
+    assert ew._column_widths(SheetSpec("Feuille", (table,))) == ({0: min(ew.WIDTH_CAP, need)}, frozenset(prose))
+
+
+@pytest.mark.filterwarnings("ignore:Cell .* is marked as a date")  # a huge number under a date format, read back
+@given(cells=st.lists(st.tuples(_CELL, st.sampled_from(list(ColKind))), min_size=1, max_size=20))
+@example(cells=[(float("nan"), K.AMOUNT), ("", K.TEXT), (1.5, K.TEXT), (2.0, K.DATE), ("\x07x", K.INT)])
+def test_the_writers_shortcuts_write_what_the_general_rules_write(cells: list[tuple[object, ColKind]]) -> None:
+    """Text and floats skip the general rules (a million cells a report): each cell must come out the same,
+    value, type and format, as through them."""
+    import io
+
+    import xlsxwriter
+
+    from ftap_pipeline.io import excel_writer as ew
+
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {**ew.WORKBOOK_OPTIONS, "in_memory": True})
+    ws = wb.add_worksheet("Feuille")
+    formats = ew._Formats(wb)
+    for i, (value, kind) in enumerate(cells):
+        ew._write_value(ws, i, 0, value, kind, formats.of(kind))
+        ew._write_any(ws, i, 1, value, kind, formats.of(kind))
+    wb.close()
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Feuille"]
+    for fast, general in sheet.iter_rows(min_row=1, max_row=len(cells), max_col=2):
+        assert (fast.value, fast.data_type, fast.number_format) == (general.value, general.data_type,
+                                                                     general.number_format)
+
+
+def test_a_nullable_integer_column_is_written_as_numbers(tmp_path: Path) -> None:
+    """Years held as pandas' `Int64` (a missing year is `<NA>`) are numbers in the workbook, not text."""
+    years = pd.DataFrame({"Année": pd.array([2023, None, 2025], dtype="Int64")})
+    table = TableSpec("Annees", cols(("Année", K.INT, 8)), years)
+    write_workbook(WorkbookSpec("Essai", (SheetSpec("Feuille", tables=(table,)),), created=dt.date(2025, 6, 30)),
+                   tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["Feuille"]
+    assert [ws.cell(row, 1).value for row in (4, 5, 6)] == [2023, None, 2025]
+    assert ws["A4"].number_format == "0"
+
+
+def test_an_infinite_number_is_an_empty_cell(tmp_path: Path) -> None:
+    """A sheet cannot hold an infinity (xlsxwriter refuses it): the cell is left empty, as its width is measured."""
+    rows = pd.DataFrame({"Taux": [float("inf"), 0.25, float("-inf")], "Libellé": ["a", "b", "c"]})
+    table = TableSpec("Taux", cols(("Taux", K.RATE), ("Libellé", K.TEXT)), rows)
+    write_workbook(WorkbookSpec("Essai", (SheetSpec("Feuille", tables=(table,)),), created=dt.date(2025, 6, 30)),
+                   tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["Feuille"]
+    assert [(ws.cell(row, 1).value, ws.cell(row, 2).value) for row in (4, 5, 6)] == [(None, "a"), (0.25, "b"), (None, "c")]
