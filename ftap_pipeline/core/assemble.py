@@ -18,7 +18,7 @@ from ftap_pipeline.core import report as rpt
 from ftap_pipeline.core.assess import Assessment
 from ftap_pipeline.core.chorus import AllMovements, all_movements
 from ftap_pipeline.core.courriels import Courrier, plan_courriers
-from ftap_pipeline.core.evolutions import evolutions_table
+from ftap_pipeline.core.evolutions import Standing, evolutions_table, standing_of
 from ftap_pipeline.core.feedback import Feedback, feedback_workbooks, porteur_key
 from ftap_pipeline.core.figures import Figures, ReportScope, committee_dates, compute_figures
 from ftap_pipeline.core.manifest import Manifest, manifest_of
@@ -70,16 +70,20 @@ def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[
     """Reconcile and lay out every output. `versions` are the software versions the manifest records;
     `movements` are `all_movements(chorus, referentiel)` when the caller has them already.
 
-    The figures at the previous cut-off (for `Évolutions`) and the porteurs' workbooks do not depend on each
-    other: `beside` may compute them on two cores (the pipeline forks; see `io/forked.py`)."""
+    The figures at the previous cut-off (for `Évolutions`) do not depend on this cut-off's, nor on the porteurs'
+    workbooks: `beside` may compute them on another core meanwhile (the pipeline forks; see `io/forked.py`)."""
     if movements is None and any(c.layout for c in chorus):
         movements = all_movements(list(chorus), referentiel)
-    figures = compute_figures(assessment, referentiel, chorus, scope, movements)
+    laid_out: list[tuple[Figures, tuple[Feedback, ...]]] = []
+
+    def this_cutoff() -> None:
+        figures = compute_figures(assessment, referentiel, chorus, scope, movements)
+        laid_out.append((figures, feedback_workbooks(figures)))
+
+    previous = beside(lambda: previous_standing(assessment, referentiel, chorus, scope, movements), this_cutoff)
+    ((figures, feedback),) = laid_out
+    changes = None if previous is None else evolutions_table(standing_of(figures), previous)
     manifest = manifest_of(assessment.records, assessment.later, chorus, referentiel, scope, versions)
-    laid_out: list[tuple[Feedback, ...]] = []
-    changes = beside(lambda: changes_since_previous(figures, chorus, movements),
-                     lambda: laid_out.append(feedback_workbooks(figures)))
-    (feedback,) = laid_out
     workbook = rpt.consolidated_workbook(figures, manifest.lines(), changes)
     exports = tuple((f"{EXPORTS_DIR}/{t.csv}", t) for t in workbook.tables() if t.csv)
     workbook_path = f"FTAP_suivi_{scope.label}.xlsx"
@@ -88,20 +92,27 @@ def assemble(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[
                   facts=synthese_facts(figures))
 
 
-def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution],
-                           movements: AllMovements | None = None) -> pd.DataFrame | None:
-    """`Évolutions`: the same assessment and figures at the previous cut-off, compared with these.
+def previous_standing(assessment: Assessment, referentiel: Referentiel, chorus: Sequence[ChorusRestitution],
+                      scope: ReportScope, movements: AllMovements | None = None) -> Standing | None:
+    """The same assessment and figures at the previous cut-off, reduced to what `Évolutions` compares.
 
     None when there is nothing to compare with: the first committee, or no return dated by the previous
     cut-off."""
-    referentiel = figures.referentiel
-    previous_scope = figures.scope.previous(committee_dates(referentiel))
+    previous_scope = scope.previous(committee_dates(referentiel))
     if previous_scope is None:
         return None
-    before = figures.assessment.as_of(previous_scope.cutoff)
+    before = assessment.as_of(previous_scope.cutoff)
     if not before.records:
         return None
-    return evolutions_table(figures, compute_figures(before, referentiel, chorus, previous_scope, movements))
+    return standing_of(compute_figures(before, referentiel, chorus, previous_scope, movements))
+
+
+def changes_since_previous(figures: Figures, chorus: Sequence[ChorusRestitution],
+                           movements: AllMovements | None = None) -> pd.DataFrame | None:
+    """`Évolutions`: these figures compared with the same assessment's at the previous cut-off (None: nothing
+    to compare with)."""
+    previous = previous_standing(figures.assessment, figures.referentiel, chorus, figures.scope, movements)
+    return None if previous is None else evolutions_table(standing_of(figures), previous)
 
 
 __all__ = ["Beside", "Courrier", "Feedback", "Report", "assemble", "in_turn", "porteur_key"]

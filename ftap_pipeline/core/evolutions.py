@@ -7,6 +7,7 @@ previous committee). The cut-off rules make that run exact, so no earlier output
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -61,31 +62,52 @@ def _statuses(figures: Figures) -> dict[tuple[str, str], str]:
     return {(str(p), str(e)): str(s) for p, e, s in zip(r["Identifiant du projet"], r["N° EJ"], r["Statut"], strict=True)}
 
 
-def evolutions_table(current: Figures, previous: Figures) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Standing:
+    """What `Évolutions` compares of the figures at one cut-off. Small and picklable: the previous cut-off's
+    figures can be computed in another process, which sends back only this."""
+
+    #: Every return known at the cut-off, in the assessment's order: (project, file, period, status, SHA-256).
+    returns: tuple[tuple[str | None, str, str | None, str, str], ...]
+    #: The missing returns, in their order: (project, period).
+    missing: tuple[tuple[str, str], ...]
+    declared: dict[tuple[str, str, int], float]
+    findings: dict[tuple[str, str, str], Finding]
+    statuses: dict[tuple[str, str], str]
+
+
+def standing_of(figures: Figures) -> Standing:
+    return Standing(
+        returns=tuple((r.project_id, r.file, r.period, r.status, r.sha256) for r in figures.assessment.records),
+        missing=tuple((f.project_id, f.period) for f in figures.missing),
+        declared=_declared(figures), findings=open_findings(figures), statuses=_statuses(figures))
+
+
+def evolutions_table(current: Standing, previous: Standing) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
-    before_files = {(r.file, r.sha256) for r in previous.assessment.records}
-    for r in sorted(current.assessment.records, key=lambda r: (r.project_id or "", r.file)):
-        if (r.file, r.sha256) not in before_files:
-            rows.append(_row(NEW_RETURN, r.project_id, f"{r.file} ({r.period or 'période illisible'})", None, r.status))
-    before_missing = {(f.project_id, f.period) for f in previous.missing}
-    for f in current.missing:
-        if (f.project_id, f.period) not in before_missing:
-            rows.append(_row(MISSING, f.project_id, f"Période {f.period}"))
-    old, new = _declared(previous), _declared(current)
+    before_files = {(file, sha256) for _, file, _, _, sha256 in previous.returns}
+    for project_id, file, period, status, sha256 in sorted(current.returns, key=lambda r: (r[0] or "", r[1])):
+        if (file, sha256) not in before_files:
+            rows.append(_row(NEW_RETURN, project_id, f"{file} ({period or 'période illisible'})", None, status))
+    before_missing = set(previous.missing)
+    for project_id, period in current.missing:
+        if (project_id, period) not in before_missing:
+            rows.append(_row(MISSING, project_id, f"Période {period}"))
+    old, new = previous.declared, current.declared
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if abs((b or 0.0) - (a or 0.0)) > EPS:
             pid, kind, year = key
             label = "AE FTAP déclarées" if kind == "AE" else "CP FTAP déclarés"
             rows.append(_row(AMOUNT, pid, f"{label} {year}", a, b, round((b or 0.0) - (a or 0.0), 2)))
-    was, now = open_findings(previous), open_findings(current)
+    was, now = previous.findings, current.findings
     for known in sorted(set(now) - set(was)):
         f = now[known]
         rows.append(_row(NEW_FINDING, f.project_id, f"{f.rule.title} : {f.message}", None, str(f.severity)))
     for known in sorted(set(was) - set(now)):
         f = was[known]
         rows.append(_row(RESOLVED, f.project_id, f"{f.rule.title} : {f.message}", str(f.severity), None))
-    s_old, s_new = _statuses(previous), _statuses(current)
+    s_old, s_new = previous.statuses, current.statuses
     for ej in sorted(set(s_old) | set(s_new)):
         if s_old.get(ej) != s_new.get(ej):
             rows.append(_row(STATUS, ej[0], f"EJ {ej[1]}", s_old.get(ej), s_new.get(ej)))

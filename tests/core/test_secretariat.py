@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ftap_pipeline.core.assemble import changes_since_previous
+from ftap_pipeline.core.assemble import changes_since_previous, previous_standing
+from ftap_pipeline.core.evolutions import standing_of
 from ftap_pipeline.core.figures import Figures, ReportScope, compute_figures
 from ftap_pipeline.core.period import Period
 from ftap_pipeline.core.roi import TOO_RECENT
@@ -167,6 +168,20 @@ def test_evolutions_against_the_previous_quarter(figures: Figures) -> None:
     assert len(new) == 1
     assert "0,67" in new[0]
     assert not any(t == "Montant modifié" for t, _ in kinds)  # the same consumption both quarters
+
+
+def test_the_previous_cut_off_comes_back_whole_from_another_process(figures: Figures) -> None:
+    """A run computes the previous cut-off's figures in a forked child, which pickles back only their
+    `Standing`: it must survive the trip (a value that does not pickle is computed again, doubling the work)."""
+    import pickle
+
+    before = previous_standing(figures.assessment, figures.referentiel, [], figures.scope)
+    assert before is not None
+    assert before.returns
+    assert before.findings
+    assert pickle.loads(pickle.dumps(before)) == before
+    now = standing_of(figures)
+    assert {file for _, file, *_ in now.returns} - {file for _, file, *_ in before.returns} == {"t2.xlsx"}
 
 
 def test_the_first_period_has_nothing_to_compare_with(tmp_path: Path) -> None:
