@@ -316,7 +316,7 @@ def tag(value: object) -> Any:
     if kind is dt.date:
         return {"d": value.isoformat()}  # type: ignore[attr-defined]
     if kind in (dt.datetime, dt.time):
-        if value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:  # type: ignore[attr-defined]
+        if value.tzinfo is not None and not _iso_offset(value.tzinfo):  # type: ignore[attr-defined]
             raise UncacheableError(repr(value.tzinfo))  # type: ignore[attr-defined]
         return {"dt" if kind is dt.datetime else "t": [value.isoformat(), value.fold]}  # type: ignore[attr-defined]
     if kind is dt.timedelta:
@@ -328,6 +328,15 @@ def tag(value: object) -> Any:
     if kind in (list, tuple):
         return {"list" if kind is list else "tuple": [tag(v) for v in value]}  # type: ignore[attr-defined]
     raise UncacheableError(kind.__name__)
+
+
+def _iso_offset(zone: dt.tzinfo) -> bool:
+    """Whether ISO 8601 text gives the zone back: a fixed offset, unnamed, of whole seconds (Python 3.11 reads
+    an offset's microseconds as none)."""
+    if type(zone) is not dt.timezone:
+        return False
+    offset = zone.utcoffset(None)
+    return not offset.microseconds and zone.tzname(None) == dt.timezone(offset).tzname(None)
 
 
 def untag(data: Any) -> Any:
@@ -429,6 +438,9 @@ def _encode_lines(spec: layout.SheetLayout, lines: Lines) -> tuple[list[int], di
     out: dict[str, list[Any]] = {}
     for f in spec.fields:
         values = lines.values.get(f.key, [None] * n)
+        if _all_fit(f.kind, values):
+            out[f.key], out[f.key + _ODD] = list(values), [None] * n
+            continue
         natural: list[Any] = []
         odd: list[str | None] = [None] * n
         for i, value in enumerate(values):
@@ -440,6 +452,28 @@ def _encode_lines(spec: layout.SheetLayout, lines: Lines) -> tuple[list[int], di
         out[f.key] = natural
         out[f.key + _ODD] = odd
     return list(lines.rows), out
+
+
+#: The one type of value each kind's Arrow column gives back as it is (`_fits`, for a whole column).
+_NATURAL: Final = {Kind.INT: int, Kind.TITRE: int, Kind.AMOUNT: float, Kind.NUMBER: float, Kind.DATE: dt.date}
+
+
+def _all_fit(kind: Kind, values: Sequence[Any]) -> bool:
+    """Whether every value of a column is None or `_fits` its kind, found column by column (the cache stores
+    millions of values, nearly all of their kind's type). False sends the column to `_fits`, value by value."""
+    natural = _NATURAL.get(kind, str)
+    types = set(map(type, values))
+    types.discard(type(None))
+    if not types:
+        return True
+    if types != {natural}:
+        return False
+    present = [v for v in values if v is not None]
+    if natural is int:
+        return bool(_INT64[0] <= min(present) and max(present) <= _INT64[1])
+    if natural is str:
+        return _utf8("".join(present))
+    return True
 
 
 def _meta_schema() -> pa.Schema:
