@@ -142,8 +142,21 @@ def parse_number(raw: object) -> float | None:
     return None if value is None else float(value)
 
 
+#: The shortest text of a float that is its own amount: at most two decimals, no exponent, under `MAX_MAGNITUDE`.
+_PLAIN_AMOUNT: Final = re.compile(r"-?\d{1,15}\.\d{1,2}")
+
+
 def parse_amount(raw: object) -> float | None:
     """An amount in euros: a number with at most two decimals."""
+    if type(raw) is float and _PLAIN_AMOUNT.fullmatch(repr(raw)):
+        # What a spreadsheet cell nearly always holds; its shortest text is exactly what `_amount` would
+        # quantize, so the float comes back unchanged.
+        return raw
+    return _amount(raw)
+
+
+def _amount(raw: object) -> float | None:
+    """`parse_amount` through the exact decimal reading."""
     value = parse_decimal(raw)
     if value is None:
         return None

@@ -132,3 +132,24 @@ def test_project_ids_take_two_or_three_digits(raw: str, expected: str) -> None:
 def test_other_project_ids_are_refused(raw: str) -> None:
     with pytest.raises(InputError):
         parsing.parse_project_id(raw)
+
+
+def _outcome(read: object, raw: object) -> object:
+    """What a reading gives: its value with the sign of a zero, or the slug of its refusal."""
+    try:
+        value = read(raw)  # type: ignore[operator]
+    except InputError as exc:
+        return exc.slug
+    return (value, repr(value))
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True)
+       | st.sampled_from([0.0, -0.0, 0.1, 0.005, 1234.5, -150.25, 999999999999999.9, 1e15, 1e16, 1e-7]))
+def test_a_float_cell_reads_as_the_exact_decimal_reading_gives(x: float) -> None:
+    """A float cell skips the decimal reading when its shortest text is a plain amount: it must give what that
+    reading gives, the same float (sign of zero included) or the same refusal; and, but for a zero's sign, what
+    the same text typed with a decimal comma gives."""
+    assert _outcome(parsing.parse_amount, x) == _outcome(parsing._amount, x)
+    typed = repr(x).replace(".", ",")
+    if "e" not in typed and "n" not in typed and x:
+        assert _outcome(parsing.parse_amount, x) == _outcome(parsing.parse_amount, typed)
