@@ -52,7 +52,8 @@ if str(ROOT) not in sys.path:
 
 from bench.generate_returns import DEFAULT_SEED, LAST_PERIOD, MAX_SPLIT, SET_FILE, ensure  # noqa: E402
 
-FTAP: Final = ROOT / ".venv" / "bin" / "ftap"
+# The `ftap` installed beside the interpreter running the bench: the project venv's, or the floors' in `make test-floors`.
+FTAP: Final = Path(sys.executable).parent / "ftap"
 DEFAULT_DATA: Final = ROOT / "bench" / ".data"
 RESULTS: Final = ROOT / "bench" / "results"
 GB: Final = 1024**3

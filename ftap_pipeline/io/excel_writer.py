@@ -303,7 +303,7 @@ def _widest_numbers(column: pd.Series, kind: ColKind) -> tuple[float, ...] | Non
     not of plain numbers, None: every distinct value is measured."""
     if kind in (ColKind.TEXT, ColKind.DATE) or column.dtype.kind not in "iuf":
         return None
-    values = column.to_numpy(dtype=float)
+    values = column.to_numpy(dtype=float, na_value=np.nan)  # pandas 2.2 will not turn a nullable NA alone
     values = values[np.isfinite(values)]
     negative = np.signbit(values)
     extremes = tuple(float(v.max() if not sign else v.min()) for sign, v in
