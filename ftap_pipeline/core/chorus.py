@@ -44,23 +44,70 @@ _IDENTITY: Final = ("kind", "ej", "poste", "dp", "date", "annee", "montant")
 T = TypeVar("T")
 
 
+class _Rows:
+    """The data rows of a read, column by column: each field's text as a line gives it (`#` means empty), and
+    what is derived from a text (a parsed amount, a matched code), computed once per distinct text.
+
+    An extract of 100,000 movements has a few hundred dates, a handful of programmes and activités, and
+    repeats its EJ on every poste: the pure derivations go by distinct text, and the loop over lines only
+    looks them up. Only texts are memoised (a cell read as a number is derived each time: `1` and `1.0`,
+    or `0.0` and `-0.0`, are equal keys that print differently)."""
+
+    def __init__(self, read: ChorusRestitution) -> None:
+        self.read = read
+        self.count = len(read.data)
+        self._raw: dict[str, list[Any]] = {}
+        self._texts: dict[str, list[str]] = {}
+        self._derived: dict[str, dict[str, Any]] = {}
+
+    def raw(self, column: str) -> list[Any]:
+        if column not in self._raw:
+            self._raw[column] = self.read.data[column].tolist()
+        return self._raw[column]
+
+    def number(self, i: int) -> int:
+        return int(self.raw(LINE)[i])
+
+    def texts(self, key: str) -> list[str]:
+        """The field's text on every line; empty where the layout has no such field."""
+        if key not in self._texts:
+            column = self.read.fields.get(key)
+            self._texts[key] = [""] * self.count if column is None else _memoised(_cell_text, self.raw(column))
+        return self._texts[key]
+
+    def derived(self, key: str, derive: Callable[[str], T]) -> list[T]:
+        """`derive` of the field's text on every line, once per distinct text (`derive` is pure, and the same
+        for a key wherever it is asked)."""
+        return _memoised(derive, self.texts(key), self._derived.setdefault(key, {}))
+
+
+def _cell_text(value: Any) -> str:
+    text = str(value).strip()
+    return "" if text == "#" else text
+
+
+def _memoised(derive: Callable[[Any], T], values: list[Any], memo: dict[str, T] | None = None) -> list[T]:
+    """`derive` of each value, computed once per distinct text (values of other types each time)."""
+    memo = {} if memo is None else memo
+    if not all(type(value) is str for value in values):
+        return [_derive_once(derive, value, memo) if type(value) is str else derive(value) for value in values]
+    for text in dict.fromkeys(values):  # the distinct texts, in C
+        if text not in memo:
+            memo[text] = derive(text)
+    return list(map(memo.__getitem__, values))
+
+
+def _derive_once(derive: Callable[[str], T], text: str, memo: dict[str, T]) -> T:
+    if text not in memo:
+        memo[text] = derive(text)
+    return memo[text]
+
+
 @dataclass(frozen=True)
-class _Line:
-    """One data row of a read, with the `#`-means-empty rule applied."""
+class _Failed:
+    """A text its parser refused: the reason, raised again on every line that holds it."""
 
-    read: ChorusRestitution
-    values: dict[str, Any]
-
-    @property
-    def number(self) -> int:
-        return int(self.values[LINE])
-
-    def get(self, key: str) -> str:
-        column = self.read.fields.get(key)
-        if column is None:
-            return ""
-        text = str(self.values[column]).strip()
-        return "" if text == "#" else text
+    message: str
 
 
 @dataclass(frozen=True)
@@ -102,12 +149,11 @@ def all_movements(reads: list[ChorusRestitution], referentiel: Referentiel) -> A
             findings.append(finding("chorus-no-dates", {"fichier": read.file, "format": layout.title},
                                     file=read.file, sha256=read.sha256, sheet=read.sheet))
         seen_here: Counter[tuple[Any, ...]] = Counter()
-        for values in read.data.to_dict("records"):
-            line = _Line(read, {str(k): v for k, v in values.items()})
-            try:
-                record = _movement(line, layout, referentiel)
-            except InputError as exc:
-                findings.append(_unreadable(line, exc))
+        rows = _Rows(read)
+        lines = _movements(rows, layout, referentiel)
+        for i, record in enumerate(lines):
+            if isinstance(record, InputError):
+                findings.append(_unreadable(rows, i, record))
                 continue
             if record is None:
                 continue
@@ -125,70 +171,115 @@ def all_movements(reads: list[ChorusRestitution], referentiel: Referentiel) -> A
     return AllMovements(_frame(records), tuple(findings))
 
 
-def _movement(line: _Line, layout: ChorusLayout, referentiel: Referentiel) -> dict[str, Any] | None:
-    """The movement a line records, None when it is not programme 0349; raises `InputError` (with its field) when unreadable."""
+def _movements(rows: _Rows, layout: ChorusLayout, referentiel: Referentiel
+               ) -> list[dict[str, Any] | InputError | None]:
+    """Line by line, the movement a line records; None when it is not programme 0349; the `InputError`
+    (with its field) that makes it unreadable. The fields are read, and the codes matched, column by column."""
     nomenclature = referentiel.nomenclature
-    programme = normalise_code(line.get("programme"))
-    if not nomenclature.programme_matches(programme):
-        return None
-    ej = _read(line, "ej", parse_ej) or SANS_EJ
-    montant = _read(line, "montant", parse_amount)
-    if montant is None:
-        raise InputError("chorus-unreadable-line", {"motif": "le montant est absent."}, field="montant")
-    date, annee = _date_and_year(line, layout)
-    activite = _strip(line.get("activite"))
-    centre_financier = _strip(line.get("centre_financier"))
-    in_dispositif = nomenclature.activite_matches(activite) and (
-        "centre_financier" not in layout.labels or nomenclature.centre_financier_matches(centre_financier)
-    )
-    compte = _strip(line.get("compte_budgetaire"))
-    return {
-        "source": line.read.file,
-        "sha256": line.read.sha256,
-        "line": line.number,
-        "layout": layout.key,
-        "kind": layout.kind,
-        "ej": ej,
-        "poste": _number_text(line.get("poste")),
-        "dp": _number_text(line.get("dp")) if layout.kind == CP else "",
-        "date": date,
-        "annee": annee,
-        "programme": programme,
-        "centre_financier": centre_financier,
-        "domaine_fonctionnel": _strip(line.get("domaine_fonctionnel")),
-        "activite": activite,
-        "compte_budgetaire": compte,
-        "titre": referentiel.titre_of_compte(compte),
-        "fournisseur": line.get("fournisseur_libelle") or line.get("fournisseur"),
-        "montant": montant,
-        "in_dispositif": in_dispositif,
-    }
+    programmes = rows.derived("programme", normalise_code)
+    ours = _memoised(nomenclature.programme_matches, programmes)
+    ejs = _parsed(rows, "ej", parse_ej)
+    montants = _parsed(rows, "montant", parse_amount)
+    dates = _dates_and_years(rows, layout)
+    activites = rows.derived("activite", _strip)
+    centres = rows.derived("centre_financier", _strip)
+    checks_centre = "centre_financier" in layout.labels
+    in_activite = _memoised(nomenclature.activite_matches, activites)
+    in_centre = _memoised(nomenclature.centre_financier_matches, centres) if checks_centre else None
+    comptes = rows.derived("compte_budgetaire", _strip)
+    titres = _memoised(referentiel.titre_of_compte, comptes)
+    postes = rows.derived("poste", _number_text)
+    dps = rows.derived("dp", _number_text) if layout.kind == CP else [""] * rows.count
+    domaines = rows.derived("domaine_fonctionnel", _strip)
+    libelles, fournisseurs = rows.texts("fournisseur_libelle"), rows.texts("fournisseur")
+    numbers = rows.raw(LINE)
+    read = rows.read
+    out: list[dict[str, Any] | InputError | None] = []
+    for i in range(rows.count):
+        if not ours[i]:
+            out.append(None)
+            continue
+        # The line's first fault, in the order a person reads it: the EJ, the amount, then the dates.
+        ej, montant, date_annee = ejs[i], montants[i], dates[i]
+        fault = ej if isinstance(ej, InputError) else montant if isinstance(montant, InputError) else None
+        if fault is not None:
+            out.append(fault)
+            continue
+        if montant is None:
+            out.append(InputError("chorus-unreadable-line", {"motif": "le montant est absent."}, field="montant"))
+            continue
+        if isinstance(date_annee, InputError):
+            out.append(date_annee)
+            continue
+        date, annee = date_annee
+        out.append({
+            "source": read.file,
+            "sha256": read.sha256,
+            "line": int(numbers[i]),
+            "layout": layout.key,
+            "kind": layout.kind,
+            "ej": ej or SANS_EJ,
+            "poste": postes[i],
+            "dp": dps[i],
+            "date": date,
+            "annee": annee,
+            "programme": programmes[i],
+            "centre_financier": centres[i],
+            "domaine_fonctionnel": domaines[i],
+            "activite": activites[i],
+            "compte_budgetaire": comptes[i],
+            "titre": titres[i],
+            "fournisseur": libelles[i] or fournisseurs[i],
+            "montant": montant,
+            "in_dispositif": bool(in_activite[i] and (in_centre is None or in_centre[i])),
+        })
+    return out
 
 
-def _date_and_year(line: _Line, layout: ChorusLayout) -> tuple[dt.date | None, int | None]:
-    """AE: the replication date; CP: the SF's accounting date, else the DP's base date, else the exercice."""
-    date1904 = line.read.date1904
+def _dates_and_years(rows: _Rows, layout: ChorusLayout) -> list[tuple[dt.date | None, int | None] | InputError]:
+    """AE: the replication date; CP: the SF's accounting date, else the DP's base date, else the exercice.
+
+    Both dates of a CP line are read (either unreadable makes the line unreadable); its exercice only when it
+    has neither."""
+    date1904 = rows.read.date1904
+
+    def parse(text: str) -> dt.date | None:
+        return _parse_date(text, date1904)
+
     if layout.key == INF_BUD_53_AE:
-        date = _read(line, "date_replication", lambda t: _parse_date(t, date1904))
-        return date, date.year if date else None
-    if layout.key == INF_BUD_53_CP:
-        date_sf = _read(line, "date_sf", lambda t: _parse_date(t, date1904))
-        date_dp = _read(line, "date_base_dp", lambda t: _parse_date(t, date1904))
-        date = date_sf or date_dp
-        if date is not None:
-            return date, date.year
-    exercice = _read(line, "exercice", _parse_year)
-    return None, exercice
+        return [d if isinstance(d, InputError) else (d, d.year if d else None)
+                for d in _parsed(rows, "date_replication", parse)]
+    exercices = _parsed(rows, "exercice", _parse_year)
+    if layout.key != INF_BUD_53_CP:
+        return [e if isinstance(e, InputError) else (None, e) for e in exercices]
+    out: list[tuple[dt.date | None, int | None] | InputError] = []
+    for sf, dp, exercice in zip(_parsed(rows, "date_sf", parse), _parsed(rows, "date_base_dp", parse), exercices,
+                                strict=True):
+        if isinstance(sf, InputError):
+            out.append(sf)
+        elif isinstance(dp, InputError):
+            out.append(dp)
+        elif sf is not None:
+            out.append((sf, sf.year))
+        elif dp is not None:
+            out.append((dp, dp.year))
+        else:
+            out.append(exercice if isinstance(exercice, InputError) else (None, exercice))
+    return out
 
 
-def _read(line: _Line, key: str, parse: Callable[[str], T | None]) -> T | None:
-    text = line.get(key)
-    if not text:
-        return None
-    try:
-        return parse(text)
-    except InputError as exc:
-        raise InputError("chorus-unreadable-line", {"motif": exc.message}, field=key) from exc
+def _parsed(rows: _Rows, key: str, parse: Callable[[str], T | None]) -> list[T | InputError | None]:
+    """The field parsed on every line (None where it is empty), or the line's `InputError` naming the field."""
+    def read(text: str) -> T | _Failed | None:
+        if not text:
+            return None
+        try:
+            return parse(text)
+        except InputError as exc:
+            return _Failed(exc.message)
+
+    return [InputError("chorus-unreadable-line", {"motif": v.message}, field=key) if isinstance(v, _Failed) else v
+            for v in rows.derived(key, read)]
 
 
 def _parse_date(text: str, date1904: bool) -> dt.date | None:
@@ -223,15 +314,15 @@ def _after_cutoff(date: dt.date | None, annee: Any, cutoff: dt.date) -> bool:
     return annee is not None and annee is not pd.NA and bool(annee > cutoff.year)
 
 
-def _unreadable(line: _Line, exc: InputError) -> Finding:
-    read = line.read
+def _unreadable(rows: _Rows, i: int, exc: InputError) -> Finding:
+    read, number = rows.read, rows.number(i)
     column = read.fields[exc.field]
     return finding(
         "chorus-unreadable-line",
-        {"motif": f"Ligne {line.number}, « {column} » : {exc.message} La ligne n'est pas prise en compte dans le "
+        {"motif": f"Ligne {number}, « {column} » : {exc.message} La ligne n'est pas prise en compte dans le "
                   "rapprochement."},
-        file=read.file, sha256=read.sha256, sheet=read.sheet, cell=read.cell(line.number, column),
-        field=column, value=str(line.values[column]), row=line.number,
+        file=read.file, sha256=read.sha256, sheet=read.sheet, cell=read.cell(number, column),
+        field=column, value=str(rows.raw(column)[i]), row=number,
     )
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftap_pipeline.contract.chorus_schema import MOVEMENT_COLUMNS, ChorusMovementsSchema
 from ftap_pipeline.contract.enums import SANS_EJ
@@ -204,3 +206,67 @@ def test_unusable_reads_are_skipped_and_nothing_gives_an_empty_valid_frame(tmp_p
     assert tuple(movements.columns) == MOVEMENT_COLUMNS
     assert findings == []  # the reader's own finding is the reader's to report
     ChorusMovementsSchema.validate(normalise_movements([], referentiel(), CUTOFF)[0])
+
+
+# --- line by line: what the column-wise reading must give back ------------------------------------------------
+
+INF_BUD_CP_HEADER = ("Programme;Domaine fonctionnel;Centre de coûts;Référentiel de programmation;N° EJ;N° poste EJ;"
+                     "N° DP;Date de base de la DP;N° SF;Date comptable du SF;Fournisseur payé (DP);;"
+                     "Compte budgétaire;EUR")
+#: Few values per field, good and bad, so that texts repeat down the extract as they do in Chorus's.
+_PROGRAMMES = st.sampled_from(["0349", "349", "0150", "#"])
+_EJS = st.sampled_from(["1300000001", "1300000002", "ABC", "#", ""])
+_DATES = st.sampled_from(["15.03.2024", "01/02/2025", "32.13.2024", "demain", "#", ""])
+_AMOUNTS = st.sampled_from(["100,00", "-20", "1 000,5", "douze", "#", ""])
+
+
+def _line_by_line(lines: list[tuple[str, str, str, str, str]]) -> list[tuple[object, ...]]:
+    """The oracle: each line read on its own with the public parsers, in the order a person reads it (EJ,
+    amount, both dates); a movement as (line, ej, date, montant), a refused line as (line, column)."""
+    from ftap_pipeline.contract.errors import InputError
+    from ftap_pipeline.core.parsing import parse_amount, parse_date, parse_ej
+
+    def text(value: str) -> str:
+        return "" if value.strip() == "#" else value.strip()
+
+    out: list[tuple[object, ...]] = []
+    for number, (programme, ej, date_dp, date_sf, amount) in enumerate(lines, start=4):
+        if text(programme) not in ("0349", "349"):
+            continue
+        try:
+            read_ej = parse_ej(text(ej)) if text(ej) else None
+        except InputError:
+            out.append((number, "N° EJ"))
+            continue
+        try:
+            montant = parse_amount(text(amount)) if text(amount) else None
+        except InputError:
+            out.append((number, "EUR"))
+            continue
+        if montant is None:
+            out.append((number, "EUR"))
+            continue
+        dates: list[dt.date | None] = []
+        for column, value in (("Date comptable du SF", date_sf), ("Date de base de la DP", date_dp)):
+            try:
+                dates.append(parse_date(text(value)) if text(value) else None)
+            except InputError:
+                out.append((number, column))
+                break
+        else:
+            out.append((number, read_ej or SANS_EJ, dates[0] or dates[1], montant))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_PROGRAMMES, _EJS, _DATES, _DATES, _AMOUNTS), max_size=30))
+def test_a_payments_extract_reads_as_its_lines_read_one_by_one(lines: list[tuple[str, str, str, str, str]]) -> None:
+    """Texts are parsed once per distinct value: every line still gets its own movement or its own finding,
+    the first fault of a line is the one said, and a bad DP date refuses a line even beside a good SF date."""
+    rows = [f"{p};0349-01;CC;03490101B501;{ej};1;1000000010;{dp};1;{sf};Fournisseur;;31;{amount}"
+            for p, ej, dp, sf, amount in lines]
+    read = csv_read("cp.csv", ["Restitution INF-BUD-53 paiements", "", INF_BUD_CP_HEADER, *rows])
+    movements, findings = normalise_movements([read], referentiel(), dt.date(2030, 1, 1))
+    got: list[tuple[object, ...]] = [(f.row, f.field) for f in findings if f.slug == "chorus-unreadable-line"]
+    got += [(m.line, m.ej, m.date, m.montant) for m in movements.itertuples()]
+    assert sorted(got, key=lambda t: int(str(t[0]))) == _line_by_line(lines)
