@@ -42,6 +42,19 @@ def test_openpyxl_told_not_to_use_defusedxml_is_refused() -> None:
     assert "OPENPYXL_DEFUSEDXML" in done.stdout
 
 
+def test_openpyxl_loaded_before_the_check_is_judged_by_its_own_flag() -> None:
+    done = _python("import openpyxl; from ftap_pipeline.io.xml_safety import xml_safety_problem; "
+                   "print(xml_safety_problem())", OPENPYXL_DEFUSEDXML="False")
+    assert "OPENPYXL_DEFUSEDXML" in done.stdout
+
+
+def test_the_check_does_not_load_openpyxl() -> None:
+    """A quarter of a second of `ftap check`, for a library neither `check` nor `run` uses."""
+    done = _python("import sys; from ftap_pipeline.io.xml_safety import xml_safety_problem; "
+                   "print(xml_safety_problem(), 'openpyxl' in sys.modules)")
+    assert done.stdout.split() == ["None", "False"], done.stderr
+
+
 @pytest.mark.parametrize("command", [["check", "remontee.xlsx"], ["run", "--period", "2025-T2"],
                                      ["comite", "--date", "2025-06-30"]])
 def test_every_command_that_reads_a_file_refuses_to_start(tmp_path: Path, command: list[str]) -> None:
