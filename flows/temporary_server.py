@@ -31,8 +31,14 @@ from ftap_pipeline.io.parent_death import die_with_parent
 #: services that only serve a lasting server: automations (triggers and their actions), the recording of
 #: events and task runs for the UI, and the database's clean-up. Nothing can look at a server that dies
 #: with its command, and these services cost its start about 0.4 s (a tenth of a run's fixed cost).
+#: Nor does it register Prefect's block types at start: that first loads every Prefect collection (prefect-dask,
+#: hence `distributed`) to hash them, about 0.4 s of its start. The runs read one block, the SMTP password's
+#: Secret, which an operator saves on a lasting server (`exploitation.md`): a Secret saved in the same
+#: database is served all the same (saving it registered its type), and a fresh database has none, which its
+#: lookup says.
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
-              "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+              "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+              "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
               **{f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false"
                  for service in ("TRIGGERS", "EVENT_PERSISTER", "TASK_RUN_RECORDER", "DB_VACUUM")}}
 LOG = Path(".state") / "serveur-prefect-temporaire.log"
