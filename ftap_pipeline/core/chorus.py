@@ -50,15 +50,13 @@ class _Rows:
 
     An extract of 100,000 movements has a few hundred dates, a handful of programmes and activités, and
     repeats its EJ on every poste: the pure derivations go by distinct text, and the loop over lines only
-    looks them up. Only texts are memoised (a cell read as a number is derived each time: `1` and `1.0`,
-    or `0.0` and `-0.0`, are equal keys that print differently)."""
+    looks them up (`normalise._remembered` does the same for the returns' cells, one call per cell)."""
 
     def __init__(self, read: ChorusRestitution) -> None:
         self.read = read
         self.count = len(read.data)
         self._raw: dict[str, list[Any]] = {}
         self._texts: dict[str, list[str]] = {}
-        self._derived: dict[str, dict[str, Any]] = {}
 
     def raw(self, column: str) -> list[Any]:
         if column not in self._raw:
@@ -69,38 +67,28 @@ class _Rows:
         return int(self.raw(LINE)[i])
 
     def texts(self, key: str) -> list[str]:
-        """The field's text on every line; empty where the layout has no such field."""
+        """The field's text on every line; empty where the layout has no such field. A cell that is not a
+        text (a missing one) reads as its `str`, as it always has."""
         if key not in self._texts:
             column = self.read.fields.get(key)
-            self._texts[key] = [""] * self.count if column is None else _memoised(_cell_text, self.raw(column))
+            self._texts[key] = [""] * self.count if column is None else _memoised(
+                _cell_text, [v if type(v) is str else str(v) for v in self.raw(column)])
         return self._texts[key]
 
     def derived(self, key: str, derive: Callable[[str], T]) -> list[T]:
-        """`derive` of the field's text on every line, once per distinct text (`derive` is pure, and the same
-        for a key wherever it is asked)."""
-        return _memoised(derive, self.texts(key), self._derived.setdefault(key, {}))
+        """`derive` (pure) of the field's text on every line, once per distinct text."""
+        return _memoised(derive, self.texts(key))
 
 
-def _cell_text(value: Any) -> str:
-    text = str(value).strip()
+def _cell_text(text: str) -> str:
+    text = text.strip()
     return "" if text == "#" else text
 
 
-def _memoised(derive: Callable[[Any], T], values: list[Any], memo: dict[str, T] | None = None) -> list[T]:
-    """`derive` of each value, computed once per distinct text (values of other types each time)."""
-    memo = {} if memo is None else memo
-    if not all(type(value) is str for value in values):
-        return [_derive_once(derive, value, memo) if type(value) is str else derive(value) for value in values]
-    for text in dict.fromkeys(values):  # the distinct texts, in C
-        if text not in memo:
-            memo[text] = derive(text)
-    return list(map(memo.__getitem__, values))
-
-
-def _derive_once(derive: Callable[[str], T], text: str, memo: dict[str, T]) -> T:
-    if text not in memo:
-        memo[text] = derive(text)
-    return memo[text]
+def _memoised(derive: Callable[[str], T], texts: list[str]) -> list[T]:
+    """`derive` of each text, computed once per distinct text."""
+    memo = {text: derive(text) for text in dict.fromkeys(texts)}  # the distinct texts, in order
+    return list(map(memo.__getitem__, texts))
 
 
 @dataclass(frozen=True)
