@@ -10,13 +10,11 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PROGRAM = """
-import time
 from flows.temporary_server import TemporaryServer
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 server = TemporaryServer.start()
 try:
-    started = time.monotonic()
     server.wait(120)
     with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         from flows.secrets import smtp_password_from_block
