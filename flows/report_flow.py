@@ -24,7 +24,7 @@ from flows import handoff
 from flows.secrets import smtp_password_from_block
 from flows.summary import artifact_key, delivery_markdown
 from flows.tasks import assess_task, build_task, ingest_task, publish_task, read_chunk_task, scan_task, send_task
-from ftap_pipeline import launch, pipeline
+from ftap_pipeline import collector, launch, pipeline
 from ftap_pipeline.io.delivery import DeliveryOutcome
 from ftap_pipeline.io.isolation import chunk_size
 from ftap_pipeline.io.run_lock import outputs_lock
@@ -96,6 +96,7 @@ def run_pipeline(config: pipeline.RunConfig, cluster: str | None = None) -> Flow
                     keys.append(ingested := ingest_task(config))
                 else:
                     keys.append(ingested := ingest_on_cluster(config, cluster, keys))
+                collector.settle()  # imports and reading done: what they made stays to the end (collector.py)
                 keys.append(built := build_task(ingested, config))
                 published = publish_task(built, ingested, config, execution(), key)
                 outcome = send_task(built, config)

@@ -1,7 +1,5 @@
 """`python -m ftap_pipeline` is `ftap`."""
 
-import sys
+from ftap_pipeline.cli import command
 
-from ftap_pipeline.cli import main
-
-sys.exit(main())
+command()

@@ -15,6 +15,7 @@ from ftap_pipeline.core.assess import assess_returns
 from ftap_pipeline.core.report import finding_sort_key
 from ftap_pipeline.core.safe_text import printable
 from ftap_pipeline.core.snapshot import snapshot_of
+from ftap_pipeline.io.check_reads import CheckReads, start_check_reads
 
 #: Where the référentiel a file was checked against came from.
 GIVEN, TEMPLATE, NONE = "fourni", "modele", "aucun"
@@ -46,11 +47,17 @@ def check_files(files: Sequence[Path], referentiel_path: Path | None) -> CheckRe
 
     A personal template carries a snapshot of the référentiel: without `--referentiel`, the file is checked
     against it, so the criteria and the project's identity get the central run's verdict offline."""
-    from ftap_pipeline.io.intake import read_returns
-    from ftap_pipeline.io.referentiel_reader import read_referentiel
+    return check_reads(start_check_reads(files, referentiel_path))
 
-    referentiel = read_referentiel(referentiel_path) if referentiel_path else None
-    items = read_returns(list(files), workers=min(2, len(files)))
+
+def check_reads(reads: CheckReads) -> CheckResult:
+    """`check_files` on files whose reading has started (`io.check_reads`): the référentiel's error is
+    raised once every return is read, so that no reading is left behind."""
+    from ftap_pipeline.io.intake import returns_of
+    from ftap_pipeline.io.referentiel_reader import referentiel_of
+
+    items = returns_of(reads.files, reads.returns.results())
+    referentiel = referentiel_of(*reads.referentiel) if reads.referentiel is not None else None
     return assess_checked(items, referentiel)
 
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ftap_pipeline"
 
 #: Rank of each layer: a module may import its own layer and those of a lower rank only.
-LAYERS = {"contract": 0, "core": 1, "io": 2, "settings": 2, "pipeline": 3, "launch": 3, "check": 3, "demo": 3,
+LAYERS = {"contract": 0, "core": 1, "io": 2, "settings": 2, "collector": 2, "pipeline": 3, "launch": 3, "check": 3, "demo": 3,
           "flows": 4, "cli": 5, "lean_imports": 5, "__main__": 5}
 #: Third-party or standard modules that have no place in the pure layers.
 IMPURE = ("prefect", "xlsxwriter", "openpyxl", "python_calamine", "smtplib", "subprocess", "multiprocessing",

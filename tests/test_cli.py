@@ -65,6 +65,32 @@ def test_check_missing_file_exits_2(tmp_path: Path) -> None:
     assert main(["check", str(tmp_path / "absent.xlsx")]) == 2
 
 
+def test_check_missing_referentiel_exits_2_in_french(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = b.write(tmp_path, "ok.xlsx")
+    assert main(["check", str(path), "--referentiel", str(tmp_path / "absent.xlsx")]) == 2
+    assert "absent.xlsx" in capsys.readouterr().err
+
+
+def test_check_called_in_a_process_that_goes_on_freezes_nothing(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the `ftap` command's own process, which ends with it, freezes objects out of the collector."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    assert main(["check", str(b.write(tmp_path, "ok.xlsx"))]) == 0
+    assert gc.get_freeze_count() == frozen
+    assert gc.isenabled()
+
+
+def test_the_command_gives_mains_answer(tmp_path: Path) -> None:
+    """`python -m ftap_pipeline` (as the `ftap` script) ends with `main`'s code and output, freezing included."""
+    path = b.write(tmp_path, "ok.xlsx")
+    proc = subprocess.run([sys.executable, "-m", "ftap_pipeline", "check", str(path), "--format", "json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert [f["statut"] for f in json.loads(proc.stdout)["fichiers"]] == ["Retenue"]
+
+
 def test_template_command(tmp_path: Path) -> None:
     out = tmp_path / "modele.xlsx"
     assert main(["template", str(out)]) == 0

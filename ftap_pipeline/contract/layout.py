@@ -212,6 +212,10 @@ LISTS_SHEET: Final = "Listes"
 #: The hidden sheet of a personal template: what `ftap check` needs of the référentiel, offline.
 SNAPSHOT_SHEET: Final = "Référentiel du projet"
 KNOWN_EXTRA_SHEETS: Final = (INSTRUCTIONS_SHEET, LISTS_SHEET, SNAPSHOT_SHEET)
+#: The template's helper sheets (its instructions and its lists), folded: no verdict depends on their cells,
+#: so the readers of a run and of `ftap check` alike do not build them (`workbook_reader.read_workbook`). A
+#: personal template's snapshot is read: `ftap check` needs it.
+UNREAD_SHEETS: Final = frozenset(normalise_label(n) for n in (INSTRUCTIONS_SHEET, LISTS_SHEET))
 
 #: Headers of the `Projet` form.
 FORM_HEADERS: Final = ("Champ", "Valeur")

@@ -139,10 +139,6 @@ def _parser(f: Field, date1904: bool) -> Callable[[Any], Any]:
     return simple[f.kind]
 
 
-#: The template's helper sheets (its instructions and its lists), folded: no verdict depends on their cells,
-#: so the readers of a run and of `ftap check` alike do not build them (`workbook_reader.read_workbook`). A
-#: personal template's snapshot is read: `ftap check` needs it.
-UNREAD_SHEETS: Final = frozenset(normalise_label(n) for n in (layout.INSTRUCTIONS_SHEET, layout.LISTS_SHEET))
 _KNOWN_EXTRA: Final = frozenset(normalise_label(n) for n in layout.KNOWN_EXTRA_SHEETS)
 
 

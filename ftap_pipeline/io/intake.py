@@ -12,8 +12,9 @@ from functools import partial
 from pathlib import Path
 
 from ftap_pipeline.contract.errors import InputError
+from ftap_pipeline.contract.layout import UNREAD_SHEETS
 from ftap_pipeline.contract.model import ParsedReturn, ReturnInput
-from ftap_pipeline.core.normalise import UNREAD_SHEETS, parse_return, unreadable_return
+from ftap_pipeline.core.normalise import parse_return, unreadable_return
 from ftap_pipeline.io import parse_cache
 from ftap_pipeline.io.file_bytes import fingerprint, read_once
 from ftap_pipeline.io.isolation import chunk_size, map_isolated
@@ -83,7 +84,11 @@ def refused_returns(refused: Sequence[tuple[str, str]]) -> list[ReturnInput]:
 def read_returns(paths: Sequence[Path], workers: int = 2) -> list[ReturnInput]:
     """Read return files in isolated worker processes, as a run reads them (`UNREAD_SHEETS` left unbuilt);
     unreadable ones carry their reason."""
-    outcomes = read_isolated(list(paths), workers=workers, unread=UNREAD_SHEETS)
+    return returns_of(paths, read_isolated(list(paths), workers=workers, unread=UNREAD_SHEETS))
+
+
+def returns_of(paths: Sequence[Path], outcomes: Sequence[ReadOutcome]) -> list[ReturnInput]:
+    """The returns of the files `paths` as their readers left them: a workbook, or the reason there is none."""
     items = []
     for path, outcome in zip(paths, outcomes, strict=True):
         sha = outcome.sha256 or fingerprint(path)
@@ -109,11 +114,8 @@ def import_readers() -> None:
     import encodings.cp1252
     import encodings.latin_1
     import encodings.utf_16_le  # noqa: F401
-    import importlib
 
     import python_calamine  # noqa: F401
-
-    importlib.import_module("pandas.core.methods.to_dict")  # the référentiel's records (a private module)
     if sys.platform != "win32":
         import resource  # noqa: F401  # the workers' limits
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -71,22 +71,51 @@ def map_isolated(fn: Callable[[Path], T], paths: Sequence[Path], on_crash: Calla
     In a daemonic process, which may not have `multiprocessing` children, the files go to subprocesses
     instead (`in_subprocesses`).
     """
-    if multiprocessing.current_process().daemon:
-        return in_subprocesses(fn, paths, on_crash, workers=workers)
-    ctx = multiprocessing.get_context(start_method())
-    results: dict[int, T] = {}
-    todo = list(range(len(paths)))
-    size = max(1, chunk)
-    while todo:
-        _pooled(fn, paths, todo, results, ctx, workers, size)
-        todo = [i for i in todo if i not in results]
-        if size > 1:
-            size = 1
-            continue
-        suspects, todo = todo[:2 * workers + 1], todo[2 * workers + 1:]
-        for i in suspects:
-            results[i] = _alone(fn, paths[i], on_crash, ctx)
-    return [results[i] for i in range(len(paths))]
+    return start_isolated(fn, paths, on_crash, workers=workers, chunk=chunk).results()
+
+
+def start_isolated(fn: Callable[[Path], T], paths: Sequence[Path], on_crash: Callable[[Path], T], *,
+                   workers: int = 2, chunk: int = 1) -> Isolated[T]:
+    """`map_isolated`, its first workers started now, in this thread; `results()` waits for them.
+
+    A command starts reading this way before it imports what will judge the files (`ftap check` imports
+    pandas meanwhile, on the other core). The workers are forked (or spawned) before those imports begin:
+    a worker forked while this process is in the middle of an import could find that module half made."""
+    return Isolated(fn, paths, on_crash, workers=workers, chunk=chunk)
+
+
+class Isolated(Generic[T]):
+    """The results of `map_isolated`, being computed by workers started at construction."""
+
+    def __init__(self, fn: Callable[[Path], T], paths: Sequence[Path], on_crash: Callable[[Path], T], *,
+                 workers: int, chunk: int) -> None:
+        self._fn, self._paths, self._on_crash, self._workers = fn, list(paths), on_crash, workers
+        self._size = max(1, chunk)
+        self._daemonic = bool(multiprocessing.current_process().daemon)
+        self._ctx = multiprocessing.get_context(start_method())
+        first = range(len(self._paths))
+        self._first = None if self._daemonic or not self._paths else _Pool(fn, self._paths, first, self._ctx,
+                                                                            workers, self._size)
+
+    def results(self) -> list[T]:
+        """`fn(p)` for each path, in order (`on_crash(p)` for a file that killed its worker); once only."""
+        if self._daemonic:
+            return in_subprocesses(self._fn, self._paths, self._on_crash, workers=self._workers)
+        fn, paths, ctx, workers, size = self._fn, self._paths, self._ctx, self._workers, self._size
+        results: dict[int, T] = {}
+        todo = list(range(len(paths)))
+        pool, self._first = self._first, None
+        while todo:
+            (pool or _Pool(fn, paths, todo, ctx, workers, size)).collect(results)
+            pool = None
+            todo = [i for i in todo if i not in results]
+            if size > 1:
+                size = 1
+                continue
+            suspects, todo = todo[:2 * workers + 1], todo[2 * workers + 1:]
+            for i in suspects:
+                results[i] = _alone(fn, paths[i], self._on_crash, ctx)
+        return [results[i] for i in range(len(paths))]
 
 
 def chunk_size(files: int, workers: int, *, most: int = 64) -> int:
@@ -94,18 +123,31 @@ def chunk_size(files: int, workers: int, *, most: int = 64) -> int:
     return max(1, min(most, -(-files // (4 * max(1, workers)))))
 
 
-def _pooled(fn: Callable[[Path], T], paths: Sequence[Path], todo: Sequence[int], results: dict[int, T],
-            ctx: BaseContext, workers: int, size: int) -> None:
-    """Fill `results` for the files of `todo` that a pool finishes before one of its workers dies."""
-    parts = [list(todo[k:k + size]) for k in range(0, len(todo), size)]
-    try:
-        with cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(parts))), mp_context=ctx) as pool:
-            futures = {pool.submit(_apply, fn, [paths[i] for i in part], FILE_CPU_S): part for part in parts}
-            for fut in cf.as_completed(futures):
-                for i, value in zip(futures[fut], fut.result(), strict=True):
+class _Pool(Generic[T]):
+    """A pool of workers given the files of `todo` in chunks of `size` at construction (under `fork` its
+    workers are forked then); `collect` takes what it finishes before one of its workers dies."""
+
+    def __init__(self, fn: Callable[[Path], T], paths: Sequence[Path], todo: Sequence[int], ctx: BaseContext,
+                 workers: int, size: int) -> None:
+        parts = [list(todo[k:k + size]) for k in range(0, len(todo), size)]
+        self._pool = cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(parts))), mp_context=ctx)
+        self._futures: dict[cf.Future[list[T]], list[int]] = {}
+        try:
+            for part in parts:
+                self._futures[self._pool.submit(_apply, fn, [paths[i] for i in part], FILE_CPU_S)] = part
+        except cf.process.BrokenProcessPool:
+            pass  # a worker died already: the chunks not submitted are not finished, and go to the next pool
+
+    def collect(self, results: dict[int, T]) -> None:
+        """Fill `results` for the files this pool finishes, then shut it down."""
+        try:
+            for fut in cf.as_completed(self._futures):
+                for i, value in zip(self._futures[fut], fut.result(), strict=True):
                     results[i] = value
-    except cf.process.BrokenProcessPool:
-        pass
+        except cf.process.BrokenProcessPool:
+            pass
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _apply(fn: Callable[[Path], T], paths: Sequence[Path], cpu_seconds: int = FILE_CPU_S) -> list[T]:

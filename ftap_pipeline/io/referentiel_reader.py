@@ -15,9 +15,8 @@ import pandas as pd
 
 from ftap_pipeline.contract import enums
 from ftap_pipeline.contract.errors import InputError
-from ftap_pipeline.contract.findings import Finding, finding
 from ftap_pipeline.contract.labels import choice_index, normalise_label
-from ftap_pipeline.contract.raw import RawSheet, RawWorkbook, a1
+from ftap_pipeline.contract.raw import RawSheet, a1
 from ftap_pipeline.contract.referentiel import (
     DEFAULT_PARAMETERS,
     P_COFINANCEMENT,
@@ -28,9 +27,8 @@ from ftap_pipeline.contract.referentiel import (
 )
 from ftap_pipeline.contract.tables import Pick, TableLayout, find_header
 from ftap_pipeline.core import parsing
-from ftap_pipeline.io.file_bytes import fingerprint, read_once
-from ftap_pipeline.io.isolation import map_isolated
-from ftap_pipeline.io.workbook_reader import read_workbook
+from ftap_pipeline.io.isolation import Isolated
+from ftap_pipeline.io.referentiel_file import Problems, RawReferentiel, start_reading
 
 
 @dataclass(frozen=True)
@@ -123,77 +121,25 @@ _KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Problems:
-    """The référentiel's findings, as they are found: each with its sheet and cell."""
-
-    def __init__(self, path: Path, sha256: str) -> None:
-        self.file, self.sha256 = path.name, sha256
-        self.found: list[Finding] = []
-
-    def add(self, slug: str, values: dict[str, object], *, sheet: str = "", cell: str = "", field: str = "",
-            value: str = "") -> None:
-        self.found.append(finding(slug, values, file=self.file, sha256=self.sha256, sheet=sheet,
-                                  cell=f"{sheet}!{cell}" if sheet and cell else cell, field=field, value=value))
-
-    def raise_if_any(self) -> None:
-        if self.found:
-            raise InputError("referentiel-invalid", {"fichier": self.file, "nombre": len(self.found)},
-                             findings=tuple(self.found))
-
-
 def read_referentiel(path: Path) -> Referentiel:
     """Read and check the référentiel; raise `InputError` with a finding for every problem found.
 
-    It is read in a worker process under the limits of `io.isolation`, like the returns: a file that aborts
-    the native reader, exhausts the worker's memory or processor time, or makes it panic, stops the run with
-    the French error `referentiel-unreadable`, raised here, instead of taking the run down."""
-    if not path.exists():
-        raise InputError("referentiel-missing", {"chemin": path})
-    [outcome] = map_isolated(read_in_worker, [path], _crashed, workers=1)
+    Its cells are read in a worker process (`referentiel_file`), like the returns: a file that aborts the
+    native reader stops the run with the French error `referentiel-unreadable`, raised here."""
+    return referentiel_of(path, start_reading(path))
+
+
+def referentiel_of(path: Path, reading: Isolated[RawReferentiel | InputError]) -> Referentiel:
+    """The référentiel of a reading started by `referentiel_file.start_reading`; its error raised here."""
+    [outcome] = reading.results()
     if isinstance(outcome, InputError):
         raise outcome
-    return outcome
+    return _referentiel(path, outcome)
 
 
-def read_in_worker(path: Path) -> Referentiel | InputError:
-    """The reading itself, in the worker: its error comes back as a value, for the parent to raise."""
-    try:
-        return _read(path)
-    except InputError as exc:
-        return exc
-
-
-def _crashed(path: Path) -> InputError:
-    return _unreadable(path, fingerprint(path), "Le classeur a fait échouer le lecteur (arrêt brutal, mémoire ou "
-                                                "temps de calcul épuisés) : il est endommagé ou malveillant.")
-
-
-def _unreadable(path: Path, sha256: str, motif: str) -> InputError:
-    problems = _Problems(path, sha256)
-    values: dict[str, object] = {"fichier": path.name, "motif": motif}
-    problems.add("referentiel-unreadable", values)
-    return InputError("referentiel-unreadable", values, findings=tuple(problems.found))
-
-
-def _read_raw(path: Path) -> tuple[RawWorkbook, str]:
-    """The workbook and the SHA-256 of the bytes it was read from (the file is read once)."""
-    read = read_once(path, "file-unreadable")
-    if read.data is None:
-        raise _unreadable(path, read.sha256, read.error.message if read.error else "Le fichier n'a pas pu être lu.")
-    try:
-        return read_workbook(path, read.data), read.sha256
-    except InputError as exc:
-        raise _unreadable(path, read.sha256, exc.message) from exc
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - a native reader's panic is a BaseException, and a property of
-        # the file: it must become the référentiel's French error, not kill the worker's answer
-        raise _unreadable(path, read.sha256, f"Le classeur est endommagé ou illisible ({type(exc).__name__}).") from None
-
-
-def _read(path: Path) -> Referentiel:
-    raw, sha256 = _read_raw(path)
-    problems = _Problems(path, sha256)
+def _referentiel(path: Path, read: RawReferentiel) -> Referentiel:
+    raw, sha256 = read.workbook, read.sha256
+    problems = Problems(path, sha256)
     sheets = {normalise_label(s.name): s for s in raw.sheets}
     frames: dict[str, pd.DataFrame] = {}
     for name, (required, cols) in _SHEETS.items():
@@ -232,7 +178,7 @@ def _table_layout(sheet: str, cols: tuple[_Col, ...]) -> TableLayout:
                        pick=Pick.FIRST)
 
 
-def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, date1904: bool,
+def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: Problems, date1904: bool,
                 key: tuple[str, ...] = ()) -> pd.DataFrame:
     rows = sheet.rows
     header = find_header(rows, [_table_layout(sheet.name, cols)])
@@ -289,7 +235,7 @@ def _read_table(sheet: RawSheet, cols: tuple[_Col, ...], problems: _Problems, da
 
 def _check_duplicate(sheet: RawSheet, i: int, record: Mapping[str, Any], key: tuple[str, ...],
                      positions: Mapping[str, int], cols: tuple[_Col, ...], seen: dict[tuple[object, ...], int],
-                     problems: _Problems) -> None:
+                     problems: Problems) -> None:
     """A row whose key repeats an earlier row's is an error of the référentiel, said on the later row."""
     if not key or any(record.get(k) is None for k in key):
         return
@@ -303,7 +249,7 @@ def _check_duplicate(sheet: RawSheet, i: int, record: Mapping[str, Any], key: tu
                  sheet=sheet.name, cell=a1(i, positions.get(key[0], 0)))
 
 
-def _read_settings(frames: dict[str, pd.DataFrame], problems: _Problems) -> tuple[Nomenclature, dict[str, int],
+def _read_settings(frames: dict[str, pd.DataFrame], problems: Problems) -> tuple[Nomenclature, dict[str, int],
                                                                                   dict[str, float]]:
     codes = {normalise_label(r.code): str(r.valeur) for r in frames["Nomenclature"].itertuples()}
     wanted = {"programme": "Programme", "centre financier": "Centre financier",

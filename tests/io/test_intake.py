@@ -88,8 +88,9 @@ def test_a_return_read_without_its_template_sheets_parses_alike(tmp_path: Path) 
     and the snapshot of the personal template is still read (`ftap check` needs it)."""
     from ftap_pipeline.cli import main
     from ftap_pipeline.contract.labels import normalise_label
+    from ftap_pipeline.contract.layout import UNREAD_SHEETS
     from ftap_pipeline.contract.model import ReturnInput
-    from ftap_pipeline.core.normalise import UNREAD_SHEETS, parse_return, unreadable_return
+    from ftap_pipeline.core.normalise import parse_return, unreadable_return
     from ftap_pipeline.io.intake import parse_file
     from ftap_pipeline.io.workbook_reader import read_file
 
@@ -123,7 +124,7 @@ IMPORT_PROBE = """
 import json, sys
 from pathlib import Path
 from ftap_pipeline import pipeline  # what a run has imported when it reads ahead
-from ftap_pipeline.io import chorus_reader, intake, isolation, parse_cache, referentiel_reader
+from ftap_pipeline.io import chorus_reader, intake, isolation, parse_cache, referentiel_file
 intake.import_readers()
 before = set(sys.modules)
 inputs, extra, cache = Path(sys.argv[1]), [Path(p) for p in sys.argv[3:]], Path(sys.argv[2])
@@ -133,7 +134,7 @@ store = parse_cache.open_cache(cache)
 store.share_with_workers()
 for path in returns:
     intake.parse_unless_cached(store.folder, store.generation, path)
-referentiel_reader.read_in_worker(inputs / "reference" / "referentiel.xlsx")
+referentiel_file.read_in_worker(inputs / "reference" / "referentiel.xlsx")
 for path in sorted((inputs / "chorus").iterdir()):
     chorus_reader.read_restitutions(path)
 print(json.dumps(sorted(set(sys.modules) - before)))

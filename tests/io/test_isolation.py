@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import time
 from pathlib import Path
 
-from ftap_pipeline.io.isolation import map_isolated
+import pytest
+
+from ftap_pipeline.io.isolation import START_METHOD_ENV, map_isolated, start_isolated
 
 
 def _read_or_die(path: Path) -> str:
@@ -23,3 +26,26 @@ def test_a_crashing_file_is_isolated(tmp_path: Path) -> None:
 
 def test_nothing_to_read() -> None:
     assert map_isolated(_read_or_die, [], lambda p: "x") == []
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_started_workers_read_before_the_results_are_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                method: str) -> None:
+    """`start_isolated` starts the workers at once (`ftap check` imports pandas meanwhile): every file is read
+    while this process does something else, and `results()` then gives them in order."""
+    from tests.io.workers import leave_a_mark
+
+    monkeypatch.setenv(START_METHOD_ENV, method)
+    paths = [tmp_path / n for n in ("a", "b", "c")]
+    started = start_isolated(leave_a_mark, paths, lambda p: f"crash:{p.name}", workers=2)
+    deadline = time.monotonic() + 60
+    while not all(p.with_name(p.name + ".lu").exists() for p in paths) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(p.name for p in tmp_path.glob("*.lu")) == ["a.lu", "b.lu", "c.lu"]
+    assert started.results() == ["A", "B", "C"]
+
+
+def test_a_started_reading_isolates_a_crash_too(tmp_path: Path) -> None:
+    paths = [tmp_path / n for n in ("a", "poison", "b")]
+    started = start_isolated(_read_or_die, paths, lambda p: f"crash:{p.name}", workers=2)
+    assert started.results() == ["A", "crash:poison", "B"]

@@ -206,7 +206,7 @@ def test_a_worker_that_dies_becomes_the_referentiel_error(tmp_path: Path, monkey
     """What `read_referentiel` gets back for a worker that dies however it dies (here `os.abort`)."""
     import hashlib
 
-    from ftap_pipeline.io import referentiel_reader
+    from ftap_pipeline.io import referentiel_file
     from ftap_pipeline.io.isolation import START_METHOD_ENV, map_isolated
     from tests.io.workers import name_or_die
 
@@ -214,7 +214,7 @@ def test_a_worker_that_dies_becomes_the_referentiel_error(tmp_path: Path, monkey
     path = tmp_path / "poison.xlsx"
     shutil.copy(DEMO, path)
 
-    [outcome] = map_isolated(name_or_die, [path], referentiel_reader._crashed, workers=1)
+    [outcome] = map_isolated(name_or_die, [path], referentiel_file.crashed, workers=1)
 
     assert isinstance(outcome, InputError)
     assert outcome.slug == "referentiel-unreadable"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ftap_pipeline.cli import main
-from ftap_pipeline.io import intake, isolation, workbook_reader
+from ftap_pipeline.io import check_reads, isolation, workbook_reader
 from ftap_pipeline.io.isolation import START_METHOD_ENV, map_isolated, start_method
 from tests import builders as b
 from tests.io import workers as w
@@ -128,11 +128,11 @@ def test_ftap_check_reports_a_crashing_file_in_french(method: str, tmp_path: Pat
     good = b.write(tmp_path, "bonne.xlsx")
     poison = b.write(tmp_path, "poison.xlsx")
 
-    def read_isolated(paths: Sequence[Path], *, workers: int = 2, unread: frozenset[str] = frozenset()
-                      ) -> list[workbook_reader.ReadOutcome]:
-        return map_isolated(w.read_or_die, paths, workbook_reader.crashed, workers=workers)
+    def start_reading(paths: Sequence[Path], *, workers: int = 2, unread: frozenset[str] = frozenset()
+                      ) -> isolation.Isolated[workbook_reader.ReadOutcome]:
+        return isolation.start_isolated(w.read_or_die, paths, workbook_reader.crashed, workers=workers)
 
-    monkeypatch.setattr(intake, "read_isolated", read_isolated)
+    monkeypatch.setattr(check_reads, "start_reading", start_reading)
     assert main(["check", str(good), str(poison)]) == 1
     out = capsys.readouterr().out
     assert "bonne.xlsx — Retenue — lignes lues 9, retenues 9, rejetées 0" in out
