@@ -38,3 +38,21 @@ def test_a_fresh_server_registers_no_block_type_and_the_password_lookup_finds_no
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.splitlines() == ["mot de passe None", "types de blocs 0"]
+
+
+APP = """
+import gc
+gc.disable()  # as the server's `main` leaves it
+from flows.temporary_server import create_app
+app = create_app()
+print(type(app).__name__, gc.isenabled(), gc.get_freeze_count() > 10_000)
+"""
+
+
+def test_the_servers_app_resumes_the_collector_with_its_start_frozen(tmp_path: Path) -> None:
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", APP], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["FastAPI", "True", "True"]
