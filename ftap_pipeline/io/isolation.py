@@ -96,9 +96,15 @@ class Isolated(Generic[T]):
         first = range(len(self._paths))
         self._first = None if self._daemonic or not self._paths else _Pool(fn, self._paths, first, self._ctx,
                                                                             workers, self._size)
+        self._results: list[T] | None = None
 
     def results(self) -> list[T]:
-        """`fn(p)` for each path, in order (`on_crash(p)` for a file that killed its worker); once only."""
+        """`fn(p)` for each path, in order (`on_crash(p)` for a file that killed its worker)."""
+        if self._results is None:
+            self._results = self._computed()
+        return self._results
+
+    def _computed(self) -> list[T]:
         if self._daemonic:
             return in_subprocesses(self._fn, self._paths, self._on_crash, workers=self._workers)
         fn, paths, ctx, workers, size = self._fn, self._paths, self._ctx, self._workers, self._size

@@ -49,3 +49,14 @@ def test_a_started_reading_isolates_a_crash_too(tmp_path: Path) -> None:
     paths = [tmp_path / n for n in ("a", "poison", "b")]
     started = start_isolated(_read_or_die, paths, lambda p: f"crash:{p.name}", workers=2)
     assert started.results() == ["A", "crash:poison", "B"]
+
+
+def test_the_results_are_computed_once(tmp_path: Path) -> None:
+    from tests.io.workers import leave_a_mark
+
+    path = tmp_path / "a"
+    started = start_isolated(leave_a_mark, [path], lambda p: "crash", workers=1)
+    assert started.results() == ["A"]
+    path.with_name("a.lu").unlink()
+    assert started.results() == ["A"]
+    assert not path.with_name("a.lu").exists()
