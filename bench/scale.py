@@ -572,6 +572,11 @@ def write_json(path_pattern: str, results: dict[int, SizeResult], check: Measure
     return written
 
 
+def default_json_name(max_split: int) -> str:
+    """The results' file name: a set of another sheet size (`--max-split`) does not overwrite the default's."""
+    return "scale-{n}.json" if max_split == MAX_SPLIT else f"scale-{{n}}-split{max_split}.json"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="numbers of returns (100 1000)")
@@ -580,8 +585,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="where generated sets are kept and reused")
     parser.add_argument("--max-split", type=int, default=MAX_SPLIT,
                         help=f"most EJs an expense item is split over in the sets ({MAX_SPLIT}; 1: the demo's small sheets)")
-    parser.add_argument("--json", default=str(RESULTS / "scale-{n}.json"),
-                        help="results file; {n} is replaced by each size (default bench/results/scale-{n}.json)")
+    parser.add_argument("--json", help="results file; {n} is replaced by each size (default "
+                                       "bench/results/scale-{n}.json, scale-{n}-splitK.json with --max-split K)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive peer (c), long at N=10000")
     parser.add_argument("--naive-per-sheet", action="store_true",
                         help="also measure (c′): the naive peer with one read_excel call per sheet")
@@ -591,6 +596,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--outputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--period", default=str(LAST_PERIOD), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.json is None:
+        args.json = str(RESULTS / default_json_name(args.max_split))
     if args.overhead_helper is not None:
         overhead_helper(args.overhead_helper, args.period, args.repeat, Path(args.json))
         return

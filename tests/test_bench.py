@@ -51,3 +51,13 @@ def test_demo_sized_sets_split_each_expense_item_over_one_ej() -> None:
     assert sum(map(len, small_files)) == sum(map(len, large_files)) == 40
     assert sum(len(p.ejs) for p in small) * 2 < sum(len(p.ejs) for p in large)
     assert (set_name(40, 349), set_name(40, 349, 1), set_name(40, 349, MAX_SPLIT)) == ("40-349", "40-349-split1", "40-349")
+
+
+def test_results_of_another_sheet_size_go_to_a_file_of_their_own() -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.generate_returns import MAX_SPLIT
+    from bench.scale import default_json_name
+
+    assert default_json_name(MAX_SPLIT) == "scale-{n}.json"
+    assert default_json_name(1) == "scale-{n}-split1.json"
+    assert default_json_name(60).format(n=1000) == "scale-1000-split60.json"
