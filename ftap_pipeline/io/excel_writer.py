@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -305,6 +306,8 @@ def _widest_numbers(column: pd.Series, kind: ColKind) -> tuple[float, ...] | Non
         return None
     values = column.to_numpy(dtype=float, na_value=np.nan)  # pandas 2.2 will not turn a nullable NA alone
     values = values[np.isfinite(values)]
+    if kind is ColKind.RATE and values.size and np.abs(values).max() > sys.float_info.max / 100:
+        return None  # shown as a percentage it overflows (`inf%`): the largest is then not the widest
     negative = np.signbit(values)
     extremes = tuple(float(v.max() if not sign else v.min()) for sign, v in
                      ((False, values[~negative]), (True, values[negative])) if v.size)

@@ -426,6 +426,7 @@ _NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
 @example(kind=K.AMOUNT, values=[0.0, -0.0])
 @example(kind=K.RATE, values=[-0.0004])
 @example(kind=K.AMOUNT, values=[1e45, 1.0])
+@example(kind=K.RATE, values=[100000.0, 1.797693134862316e+306])  # the largest overflows as a percentage
 def test_a_column_of_numbers_is_as_wide_as_measuring_every_value(kind: K, values: list[float]) -> None:
     """A float or integer column is sized from its two widest numbers only: the same widths, and the same
     wrapped columns, as measuring each of them (numbers past the cap measured one by one)."""
