@@ -47,10 +47,10 @@ def check_files(files: Sequence[Path], referentiel_path: Path | None) -> CheckRe
 
     A personal template carries a snapshot of the référentiel: without `--referentiel`, the file is checked
     against it, so the criteria and the project's identity get the central run's verdict offline."""
-    return check_reads(start_check_reads(files, referentiel_path))
+    return check_started(start_check_reads(files, referentiel_path))
 
 
-def check_reads(reads: CheckReads) -> CheckResult:
+def check_started(reads: CheckReads) -> CheckResult:
     """`check_files` on files whose reading has started (`io.check_reads`): the référentiel's error is
     raised once every return is read, so that no reading is left behind."""
     from ftap_pipeline.io.intake import returns_of

@@ -324,9 +324,9 @@ def _check(files: Sequence[Path], referentiel: Path | None, fmt: str) -> int:
         # The files are read on the other core while pandas and pandera are imported (`io/check_reads.py`).
         reads = start_check_reads(files, referentiel)
         with collector.paused():
-            from ftap_pipeline.check import check_reads, render_json, render_table
+            from ftap_pipeline.check import check_started, render_json, render_table
 
-        result = check_reads(reads)
+        result = check_started(reads)
     except InputError as exc:
         _say(exc.message)
         _say_findings(exc)

@@ -2,7 +2,7 @@
 
 A check's wait is mostly imports: pandas and pandera take about 0.6 s of the second a porteur waits for
 the answer. The files are read meanwhile, on the other core: their workers are started here, by a process
-that has imported only the readers (no pandas), then `check.check_reads` takes their results. This module
+that has imported only the readers (no pandas), then `check.check_started` takes their results. This module
 and what it imports must stay free of pandas (tests/io/test_check_reads.py checks it).
 """
 

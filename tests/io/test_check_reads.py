@@ -23,8 +23,8 @@ from pathlib import Path
 from ftap_pipeline.io.check_reads import start_check_reads
 reads = start_check_reads([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]))
 heavy = sorted(m for m in ("pandas", "numpy", "pandera") if m in sys.modules)
-from ftap_pipeline.check import check_reads, render_json
-print(json.dumps({"heavy": heavy, "result": json.loads(render_json(check_reads(reads)))}))
+from ftap_pipeline.check import check_started, render_json
+print(json.dumps({"heavy": heavy, "result": json.loads(render_json(check_started(reads)))}))
 """
 
 
